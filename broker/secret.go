@@ -1,0 +1,32 @@
+package broker
+
+import "fmt"
+
+// redacted is what a Secret prints in every format.
+const redacted = "[redacted]"
+
+// Secret holds a credential value. Every way Go has to print or encode it
+// prints [redacted]; only Reveal gives the value, for the child's
+// environment and nothing else.
+type Secret struct {
+	value []byte
+}
+
+// NewSecret wraps b; the caller must not keep or reuse b.
+func NewSecret(b []byte) Secret { return Secret{value: b} }
+
+// Reveal returns the value. Its one caller puts it into the environment of
+// the client process.
+func (s Secret) Reveal() string { return string(s.value) }
+
+// Len is the value's length in bytes, the one fact --check may show.
+func (s Secret) Len() int { return len(s.value) }
+
+// IsZero reports whether the secret holds nothing (IAM mounts).
+func (s Secret) IsZero() bool { return len(s.value) == 0 }
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte(redacted)) }
+func (Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }

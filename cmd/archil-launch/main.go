@@ -1,0 +1,148 @@
+// Command archil-launch runs one Archil mount as a systemd service, or
+// checks the mounts of this host.
+//
+//	archil-launch --config FILE                     run one mount (a unit's ExecStart)
+//	archil-launch --check [--config FILE]... [--json]
+//	archil-launch --version
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/launcher"
+)
+
+// version is set by the build (-ldflags -X main.version=...).
+var version = "devel"
+
+// Exit statuses of --check and of usage errors; a run exits with
+// launcher.ExitCode of its result.
+const (
+	exitOK      = 0
+	exitProblem = 1
+	exitUsage   = 2
+)
+
+const usage = `Usage:
+    archil-launch --config FILE
+    archil-launch --check [--config FILE]... [--json]
+    archil-launch --version
+
+--config FILE runs the mount FILE describes until SIGTERM: the unit's
+ExecStart. --check reports what is wrong with each mount (all of
+/etc/archil/mounts.d/*.json without --config) and changes nothing;
+it exits 0 when all is well and 1 when it found a problem.
+`
+
+type configList []string
+
+func (c *configList) String() string     { return fmt.Sprint(*c) }
+func (c *configList) Set(v string) error { *c = append(*c, v); return nil }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("archil-launch", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
+	var configs configList
+	flags.Var(&configs, "config", "mount config `FILE` (repeatable with --check)")
+	check := flags.Bool("check", false, "check the mounts and change nothing")
+	asJSON := flags.Bool("json", false, "with --check: print one JSON object")
+	showVersion := flags.Bool("version", false, "print the version")
+	if err := flags.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		return usageError(stderr, err.Error())
+	}
+	switch {
+	case flags.NArg() > 0:
+		return usageError(stderr, fmt.Sprintf("unexpected argument %q", flags.Arg(0)))
+	case *showVersion:
+		fmt.Fprintln(stdout, "archil-launch", version)
+		return exitOK
+	case *check:
+		return runCheck(configs, *asJSON, stdout, stderr)
+	case *asJSON:
+		return usageError(stderr, "--json needs --check")
+	case len(configs) != 1:
+		return usageError(stderr, "--config FILE is required exactly once (or use --check)")
+	}
+	return runMount(configs[0], stderr)
+}
+
+func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
+	report := (&launcher.Checker{}).Check(context.Background(), configs)
+	write := report.WriteTable
+	if asJSON {
+		write = report.WriteJSON
+	}
+	if err := write(stdout); err != nil {
+		return fail(stderr, err)
+	}
+	if !report.OK {
+		return exitProblem
+	}
+	return exitOK
+}
+
+func runMount(path string, stderr io.Writer) int {
+	protectMemory(stderr)
+	cfg, err := launcher.LoadConfig(path)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	level := hclog.Info
+	if cfg.LogLevel != "" {
+		level = hclog.LevelFromString(cfg.LogLevel)
+	}
+	log := hclog.New(&hclog.LoggerOptions{
+		Name:            "archil-launch",
+		Level:           level,
+		Output:          stderr,
+		DisableTime:     true, // journald stamps each line
+		Color:           hclog.ColorOff,
+		IncludeLocation: false,
+	}).With("mount", cfg.Name)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	err = launcher.Run(ctx, cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "archil-launch: error: %s\n", oneLine(err.Error()))
+	}
+	return launcher.ExitCode(err)
+}
+
+// protectMemory keeps the token out of core dumps: no core file for the
+// launcher or, through the inherited limit, for the client, and no ptrace
+// or /proc/<pid>/mem access by other users.
+func protectMemory(stderr io.Writer) {
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+		fmt.Fprintf(stderr, "archil-launch: warning: failed to disable core dumps: %v\n", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintf(stderr, "archil-launch: warning: failed to mark the process non-dumpable: %v\n", err)
+	}
+}
+
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "archil-launch: error: %s (see archil-launch --help)\n", msg)
+	return exitUsage
+}
+
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "archil-launch: error: %s\n", oneLine(err.Error()))
+	return exitProblem
+}

@@ -1,0 +1,82 @@
+// Package mountns runs a test binary inside a private mount namespace, so
+// that no mount or unmount a test makes can reach the host's mount table.
+//
+// Tests that mount call Main from TestMain. The first run re-executes the
+// test binary with CLONE_NEWNS; Go's runtime then marks every mount in the
+// new namespace private (MS_REC|MS_PRIVATE) before the child runs, so mounts
+// made by the tests, and by any process they start, stay inside it.
+package mountns
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// marker is set in the re-executed binary's environment.
+const marker = "ARCHIL_TEST_PRIVATE_MOUNTNS"
+
+// Main runs m inside a private mount namespace and exits with its status.
+// It fails loudly (exit 1) when the namespace cannot be made: mount tests
+// must never fall back to running on the host.
+func Main(m *testing.M) {
+	if os.Getenv(marker) == "1" {
+		if err := checkPrivate(); err != nil {
+			fmt.Fprintf(os.Stderr, "mountns: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(m.Run())
+	}
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), marker+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		os.Exit(0)
+	case errors.As(err, &exit):
+		os.Exit(exit.ExitCode())
+	default:
+		fmt.Fprintf(os.Stderr, "mountns: cannot start the tests in a private mount namespace (root and CLONE_NEWNS needed): %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// checkPrivate verifies that this process is not in the init mount
+// namespace and that "/" propagates to no peer group.
+func checkPrivate() error {
+	self, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return fmt.Errorf("failed to read own mount namespace: %w", err)
+	}
+	if parent, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid())); err == nil && parent == self {
+		return errors.New("still in the parent's mount namespace")
+	}
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("failed to read mountinfo: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 7 && fields[4] == "/" {
+			for _, opt := range fields[6:] {
+				if opt == "-" {
+					break
+				}
+				if strings.HasPrefix(opt, "shared:") {
+					return errors.New("/ is still a shared mount")
+				}
+			}
+		}
+	}
+	return sc.Err()
+}

@@ -1,0 +1,220 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/archil-nix/archil-launch/authsrc"
+	"github.com/archil-nix/archil-launch/broker"
+)
+
+// DefaultConfigDir is where the NixOS module and the template unit put the
+// mount configs; --check reads every *.json there when given no --config.
+const DefaultConfigDir = "/etc/archil/mounts.d"
+
+// CheckReport is what --check found. It never holds a secret: for a token
+// only its length and where it was found.
+type CheckReport struct {
+	OK     bool          `json:"ok"`
+	Host   []CheckItem   `json:"host"`
+	Mounts []MountReport `json:"mounts"`
+}
+
+// MountReport is the result for one mount config.
+type MountReport struct {
+	Name   string      `json:"name,omitempty"`
+	Config string      `json:"config"`
+	OK     bool        `json:"ok"`
+	Checks []CheckItem `json:"checks"`
+}
+
+// CheckItem is one finding.
+type CheckItem struct {
+	Check      string          `json:"check"`
+	OK         bool            `json:"ok"`
+	State      string          `json:"state"`
+	Detail     string          `json:"detail,omitempty"`
+	Warnings   []string        `json:"warnings,omitempty"`
+	Credential *CredentialInfo `json:"credential,omitempty"`
+}
+
+// CredentialInfo describes a resolved credential without its value.
+type CredentialInfo struct {
+	Method   string  `json:"method"`
+	Source   string  `json:"source,omitempty"`
+	Location string  `json:"location,omitempty"`
+	Length   int     `json:"length,omitempty"`
+	Role     string  `json:"role,omitempty"`
+	TookMS   float64 `json:"tookMs"`
+}
+
+// Checker runs --check. Its zero value checks the real host.
+type Checker struct {
+	ConfigDir string      // default DefaultConfigDir
+	Units     UnitQuerier // default systemctl
+	// Resolver builds the credential resolver for a mount; default: the
+	// launcher's own order, plus the unit's credentials directory and its
+	// LoadCredential= files, which a run outside the unit cannot see
+	// through $CREDENTIALS_DIRECTORY.
+	Resolver func(cfg *Config, unit *UnitInfo) *broker.Resolver
+}
+
+// Check inspects each config in paths (all of ConfigDir when empty) and
+// changes nothing.
+func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
+	report := &CheckReport{OK: true, Host: []CheckItem{checkFuseDevice()}}
+	if len(paths) == 0 {
+		dir := c.ConfigDir
+		if dir == "" {
+			dir = DefaultConfigDir
+		}
+		found, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		sort.Strings(found)
+		if len(found) == 0 {
+			report.Host = append(report.Host, CheckItem{Check: "configs", State: "missing", Detail: "no mount config (*.json) in " + dir})
+		}
+		paths = found
+	}
+	configs := make([]*Config, len(paths))
+	mounts := make([]MountReport, len(paths))
+	for i, p := range paths {
+		mounts[i], configs[i] = checkConfig(p)
+	}
+	units := c.units().Query(ctx, configs)
+	probe := memoProbe(authsrc.ProbeIAMRole)
+	for i, cfg := range configs {
+		if cfg == nil {
+			continue
+		}
+		unit := units[cfg.Name]
+		mounts[i].Checks = append(mounts[i].Checks,
+			inspectMountPoint(ctx, cfg.MountPoint),
+			c.checkCredential(ctx, cfg, unit, probe),
+			unit.item(),
+		)
+	}
+	for i := range mounts {
+		mounts[i].OK = allOK(mounts[i].Checks)
+		report.OK = report.OK && mounts[i].OK
+	}
+	report.OK = report.OK && allOK(report.Host)
+	report.Mounts = mounts
+	return report
+}
+
+// checkConfig loads one config; the client binary is reported on its own
+// line so that a missing client does not hide the other findings.
+func checkConfig(path string) (MountReport, *Config) {
+	m := MountReport{Config: path}
+	cfg, err := loadConfig(path, false)
+	if err != nil {
+		m.Checks = []CheckItem{{Check: "config", State: "invalid", Detail: err.Error()}}
+		return m, nil
+	}
+	m.Name = cfg.Name
+	m.Checks = []CheckItem{{Check: "config", OK: true, State: "valid", Detail: path}}
+	if err := checkArchil(cfg.Archil); err != nil {
+		m.Checks = append(m.Checks, CheckItem{Check: "client", State: "unusable", Detail: err.Error()})
+	} else {
+		m.Checks = append(m.Checks, CheckItem{Check: "client", OK: true, State: "present", Detail: cfg.Archil})
+	}
+	return m, cfg
+}
+
+func (c *Checker) units() UnitQuerier {
+	if c.Units != nil {
+		return c.Units
+	}
+	return systemctl{}
+}
+
+func (c *Checker) checkCredential(ctx context.Context, cfg *Config, unit *UnitInfo, probe iamProbe) CheckItem {
+	item := CheckItem{Check: "credential"}
+	resolver := checkResolver(cfg, unit, probe)
+	if c.Resolver != nil {
+		resolver = c.Resolver(cfg, unit)
+	}
+	res, err := resolver.Resolve(ctx, broker.Request{Method: cfg.AuthMethod, Credential: cfg.Credential, IMDSTimeout: cfg.IMDSTimeout})
+	if err != nil {
+		var miss *broker.NotFoundError
+		item.State = "error"
+		if errors.As(err, &miss) {
+			item.State = "missing"
+		}
+		item.Detail = err.Error()
+		return item
+	}
+	info := &CredentialInfo{Method: res.Method, Source: res.Source, Location: res.Location, Role: res.Role, TookMS: float64(res.Took.Microseconds()) / 1000}
+	item.OK, item.State, item.Credential, item.Warnings = true, "found", info, res.Warnings
+	if res.Method == AuthIAM {
+		item.Detail = fmt.Sprintf("IAM role %q from %s in %.0f ms", res.Role, res.Location, info.TookMS)
+	} else {
+		info.Length = res.Token.Len()
+		item.Detail = fmt.Sprintf("token of %d bytes from %s %s", info.Length, res.Source, res.Location)
+	}
+	return item
+}
+
+// checkResolver is the launcher's order with what the unit will be given
+// put first: its live credentials directory, then its LoadCredential= files.
+func checkResolver(cfg *Config, unit *UnitInfo, probe iamProbe) *broker.Resolver {
+	r := broker.Default()
+	r.ProbeIAMRole = probe
+	if os.Getenv("CREDENTIALS_DIRECTORY") != "" || unit == nil {
+		return r
+	}
+	sources := []authsrc.Source{authsrc.CredentialsDirectory{Dir: filepath.Join("/run/credentials", unit.Name)}}
+	for _, f := range unit.CredentialFiles[cfg.Credential] {
+		sources = append(sources, f)
+	}
+	r.TokenSources = append(sources, r.TokenSources[1:]...)
+	return r
+}
+
+type iamProbe = func(context.Context, time.Duration) (*authsrc.Role, error)
+
+// memoProbe asks the metadata service once per --check run: every IAM
+// mount on the host gets the same answer.
+func memoProbe(probe iamProbe) iamProbe {
+	var role *authsrc.Role
+	var err error
+	done := false
+	return func(ctx context.Context, budget time.Duration) (*authsrc.Role, error) {
+		if !done {
+			role, err = probe(ctx, budget)
+			done = true
+		}
+		return role, err
+	}
+}
+
+func checkFuseDevice() CheckItem {
+	item := CheckItem{Check: "fuse", State: "missing", Detail: "/dev/fuse"}
+	fi, err := os.Stat("/dev/fuse")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		item.Detail = "/dev/fuse does not exist (load the fuse kernel module)"
+	case err != nil:
+		item.Detail = err.Error()
+	case fi.Mode()&fs.ModeCharDevice == 0:
+		item.State, item.Detail = "wrong type", "/dev/fuse is not a character device"
+	default:
+		item.OK, item.State = true, "present"
+	}
+	return item
+}
+
+func allOK(items []CheckItem) bool {
+	for _, it := range items {
+		if !it.OK {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,60 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// checkStatfsTimeout bounds --check's look at a mount: a hung FUSE server
+// must not hang the diagnostic.
+const checkStatfsTimeout = time.Second
+
+// inspectMountPoint says what Preflight would find at mp, without acting
+// on it: missing, empty directory, live archil mount, stale archil mount,
+// or busy (another mount, a non-empty directory, a non-directory).
+func inspectMountPoint(ctx context.Context, mp string) CheckItem {
+	item := CheckItem{Check: "mount point", Detail: mp}
+	top, err := currentTopMount(mp)
+	if err != nil {
+		item.State, item.Detail = "error", err.Error()
+		return item
+	}
+	if top != nil {
+		switch err := statfsWithin(ctx, mp, checkStatfsTimeout); {
+		case !top.isArchil():
+			item.State, item.Detail = "busy", "a "+top.FSType+" filesystem is mounted at "+mp+"; the launcher will refuse it"
+		case errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED):
+			item.State, item.Detail = "stale", "dead archil mount at "+mp+" (client gone); the next start detaches it"
+		case err != nil:
+			item.State, item.Detail = "busy", "archil mount at "+mp+" does not answer: "+err.Error()
+		default:
+			item.OK, item.State = true, "live archil mount"
+		}
+		return item
+	}
+	fi, err := os.Lstat(mp)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		item.OK, item.State, item.Detail = true, "missing", mp+" (created at start)"
+	case err != nil:
+		item.State, item.Detail = "error", err.Error()
+	case !fi.IsDir():
+		item.State, item.Detail = "busy", mp+" is not a directory ("+fi.Mode().Type().String()+")"
+	default:
+		empty, err := isEmptyDir(mp)
+		switch {
+		case err != nil:
+			item.State, item.Detail = "error", err.Error()
+		case !empty:
+			item.State, item.Detail = "busy", mp+" is a non-empty directory; the launcher will refuse it"
+		default:
+			item.OK, item.State = true, "empty directory"
+		}
+	}
+	return item
+}

@@ -1,0 +1,143 @@
+package launcher
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/archil-nix/archil-launch/authsrc"
+)
+
+// unitQueryTimeout bounds the one systemctl call --check makes.
+const unitQueryTimeout = 3 * time.Second
+
+// UnitInfo is what systemd says about a mount's unit.
+type UnitInfo struct {
+	Name        string // the unit that exists: archil-mount-<name> (NixOS) or archil-mount@<name> (template)
+	LoadState   string
+	ActiveState string
+	SubState    string
+	// CredentialFiles are the unit's LoadCredential= and
+	// LoadCredentialEncrypted= files, by credential id.
+	CredentialFiles map[string][]authsrc.File
+	Err             error // systemd did not answer
+}
+
+// UnitQuerier asks the service manager about the units of configs, keyed
+// by mount name.
+type UnitQuerier interface {
+	Query(ctx context.Context, configs []*Config) map[string]*UnitInfo
+}
+
+// UnitNames are the two unit names a mount can have: the NixOS module's and
+// the template's instance.
+func UnitNames(name string) []string {
+	return []string{"archil-mount-" + name + ".service", "archil-mount@" + name + ".service"}
+}
+
+type systemctl struct{}
+
+func (systemctl) Query(ctx context.Context, configs []*Config) map[string]*UnitInfo {
+	out := map[string]*UnitInfo{}
+	var names []string
+	for _, c := range configs {
+		if c != nil {
+			names = append(names, UnitNames(c.Name)...)
+		}
+	}
+	if len(names) == 0 {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, unitQueryTimeout)
+	defer cancel()
+	args := append([]string{"show", "--property=Id,LoadState,ActiveState,SubState,LoadCredential,LoadCredentialEncrypted", "--"}, names...)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "systemctl", args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	units := parseSystemctlShow(stdout.String())
+	for _, c := range configs {
+		if c == nil {
+			continue
+		}
+		info := &UnitInfo{Name: UnitNames(c.Name)[0], LoadState: "not-found"}
+		if err != nil && len(units) == 0 {
+			info.Err = fmt.Errorf("%w: %s", err, lastStderrLine(stderr.String()))
+		}
+		for _, n := range UnitNames(c.Name) {
+			if u, ok := units[n]; ok && u.LoadState != "not-found" {
+				info = u
+				break
+			}
+		}
+		out[c.Name] = info
+	}
+	return out
+}
+
+// parseSystemctlShow reads `systemctl show` output: one block of KEY=VALUE
+// lines per unit, blocks separated by an empty line. LoadCredential= lines
+// repeat, one "id:path" each.
+func parseSystemctlShow(out string) map[string]*UnitInfo {
+	units := map[string]*UnitInfo{}
+	cur := &UnitInfo{CredentialFiles: map[string][]authsrc.File{}}
+	flush := func() {
+		if cur.Name != "" {
+			units[cur.Name] = cur
+		}
+		cur = &UnitInfo{CredentialFiles: map[string][]authsrc.File{}}
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		key, value, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			flush()
+			continue
+		}
+		switch key {
+		case "Id":
+			cur.Name = value
+		case "LoadState":
+			cur.LoadState = value
+		case "ActiveState":
+			cur.ActiveState = value
+		case "SubState":
+			cur.SubState = value
+		case "LoadCredential", "LoadCredentialEncrypted":
+			if id, path, ok := strings.Cut(value, ":"); ok && strings.HasPrefix(path, "/") {
+				cur.CredentialFiles[id] = append(cur.CredentialFiles[id], authsrc.File{Path: path, Encrypted: key == "LoadCredentialEncrypted"})
+			}
+		}
+	}
+	flush()
+	return units
+}
+
+func lastStderrLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// item turns the unit's state into a --check finding. A unit systemd does
+// not know, or no systemd at all, is not a problem by itself: --check also
+// serves hosts that start the launcher some other way.
+func (u *UnitInfo) item() CheckItem {
+	item := CheckItem{Check: "unit", OK: true}
+	switch {
+	case u == nil:
+		item.State = "unknown"
+	case u.Err != nil:
+		item.State, item.Detail = "unknown", "systemd did not answer: "+u.Err.Error()
+	case u.LoadState == "not-found":
+		item.State, item.Detail = "not installed", "systemd has no unit "+u.Name+" nor a template instance for this mount"
+	case u.ActiveState == "failed" || u.SubState == "auto-restart":
+		item.OK, item.State, item.Detail = false, u.ActiveState+" ("+u.SubState+")", u.Name+" is failing; see journalctl -u "+u.Name
+	default:
+		item.State, item.Detail = u.ActiveState+" ("+u.SubState+")", u.Name
+	}
+	return item
+}

@@ -1,0 +1,104 @@
+package launcher
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConfigVectors runs every file in testdata/config: <case>.json is the
+// config as the launcher reads it, <case>.expect its expected outcome,
+// "expect: ok" or "expect: error <substring of the message>".
+func TestConfigVectors(t *testing.T) {
+	paths, err := filepath.Glob("testdata/config/*.json")
+	if err != nil || len(paths) < 50 {
+		t.Fatalf("expected at least 50 config vectors, found %d (%v)", len(paths), err)
+	}
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		t.Run(name, func(t *testing.T) {
+			want := readExpect(t, strings.TrimSuffix(p, ".json")+".expect")
+			cfg, err := LoadConfig(p)
+			switch {
+			case want == "ok" && err != nil:
+				t.Fatalf("want ok, got error: %v", err)
+			case want == "ok":
+				if cfg.Name == "" || cfg.ReadyTimeout <= 0 || cfg.StopTimeout <= 0 || cfg.IMDSTimeout <= 0 {
+					t.Fatalf("accepted config lacks defaults: %+v", cfg)
+				}
+			case err == nil:
+				t.Fatalf("want error %q, got ok", want)
+			default:
+				msg := err.Error()
+				if !strings.Contains(msg, strings.TrimPrefix(want, "error ")) {
+					t.Fatalf("want error containing %q, got %q", strings.TrimPrefix(want, "error "), msg)
+				}
+				if strings.ContainsAny(msg, "\n\r") {
+					t.Fatalf("error is not one line: %q", msg)
+				}
+				var ce *ConfigError
+				if !errors.As(err, &ce) {
+					t.Fatalf("error is %T, want *ConfigError", err)
+				}
+			}
+			if strings.HasPrefix(name, "good_") != (want == "ok") {
+				t.Fatalf("case name %q disagrees with its expectation %q", name, want)
+			}
+		})
+	}
+}
+
+func readExpect(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("every vector needs its .expect file: %v", err)
+	}
+	line := strings.TrimSuffix(string(b), "\n")
+	want, ok := strings.CutPrefix(line, "expect: ")
+	if !ok || strings.Contains(line, "\n") || (want != "ok" && !strings.HasPrefix(want, "error ")) {
+		t.Fatalf("%s: want one line 'expect: ok' or 'expect: error <text>', got %q", path, line)
+	}
+	return want
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := LoadConfig("testdata/config/good_minimal_token.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Credential != "archil-token" || cfg.ReadyTimeout != 30*time.Second ||
+		cfg.StopTimeout != 60*time.Second || cfg.IMDSTimeout != time.Second {
+		t.Fatalf("defaults wrong: %+v", cfg)
+	}
+	full, err := LoadConfig("testdata/config/good_full.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !full.ReadOnly || !full.Shared || full.MaxCacheMB != 4096 || full.TargetCacheMB != 3072 ||
+		full.LogLevel != "debug" || full.Credential != "archil-data.token" || len(full.ExtraArgs) != 2 ||
+		len(full.PassEnv) != 2 || full.ReadyTimeout != 45*time.Second || full.StopTimeout != 120*time.Second ||
+		full.IMDSTimeout != 2*time.Second {
+		t.Fatalf("fields not copied: %+v", full)
+	}
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "absent.json"))
+	if err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLoadConfigTooLarge(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(p, make([]byte, maxConfigBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("got %v", err)
+	}
+}
