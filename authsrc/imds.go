@@ -45,23 +45,24 @@ func ProbeIAMRole(ctx context.Context, budget time.Duration) (*Role, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	rec := &statusRecorder{client: directHTTPClient()}
 	opts := imds.Options{
 		Endpoint:          endpoint,
 		Retryer:           aws.NopRetryer{},
 		EnableFallback:    aws.FalseTernary,
 		ClientEnableState: imds.ClientEnabled,
-		HTTPClient:        directHTTPClient(),
+		HTTPClient:        rec,
 	}
 	name, err := listRole(ctx, imds.New(opts))
-	var status interface{ HTTPStatusCode() int }
-	if errors.As(err, &status) && status.HTTPStatusCode() == http.StatusUnauthorized {
+	if err != nil && rec.roleStatus == http.StatusUnauthorized {
 		// The session token expired or was revoked between the PUT and the
 		// GET: one more try with a fresh token, inside the same budget.
+		rec.tokenStatus, rec.roleStatus = 0, 0
 		name, err = listRole(ctx, imds.New(opts))
 	}
 	took := time.Since(start)
 	if err != nil {
-		return nil, fmt.Errorf("IAM role probe at %s failed after %s: %w", endpoint, took.Round(time.Millisecond), explainIMDS(ctx, err, budget))
+		return nil, fmt.Errorf("IAM role probe at %s failed after %s: %w", endpoint, took.Round(time.Millisecond), rec.explain(ctx, err, budget))
 	}
 	return &Role{Name: name, Endpoint: endpoint, Took: took}, nil
 }
@@ -97,6 +98,27 @@ func listRole(ctx context.Context, client *imds.Client) (string, error) {
 
 var errNoRole = errors.New("no IAM role attached to this instance (attach an instance profile whose role may use the disk)")
 
+// statusRecorder remembers the HTTP status of the token and role requests:
+// the SDK wraps some errors in a type that hides the status from errors.As,
+// and the status is what tells the operator what is wrong.
+type statusRecorder struct {
+	client      *http.Client
+	tokenStatus int
+	roleStatus  int
+}
+
+func (s *statusRecorder) Do(req *http.Request) (*http.Response, error) {
+	resp, err := s.client.Do(req)
+	if err == nil {
+		if req.Method == http.MethodPut {
+			s.tokenStatus = resp.StatusCode
+		} else {
+			s.roleStatus = resp.StatusCode
+		}
+	}
+	return resp, err
+}
+
 // directHTTPClient never uses HTTP_PROXY: the metadata service is link-local
 // and a proxy would see the session token.
 func directHTTPClient() *http.Client {
@@ -107,23 +129,19 @@ func directHTTPClient() *http.Client {
 	}}
 }
 
-// explainIMDS turns an SDK error into the reason an operator can act on.
-func explainIMDS(ctx context.Context, err error, budget time.Duration) error {
-	var status interface{ HTTPStatusCode() int }
+// explain turns an SDK error into the reason an operator can act on.
+func (s *statusRecorder) explain(ctx context.Context, err error, budget time.Duration) error {
 	switch {
 	case errors.Is(err, errNoRole):
 		return err
-	case errors.As(err, &status):
-		switch code := status.HTTPStatusCode(); code {
-		case http.StatusNotFound:
-			return fmt.Errorf("%w (HTTP 404)", errNoRole)
-		case http.StatusUnauthorized:
-			return errors.New("the metadata service rejected its own session token (HTTP 401)")
-		case http.StatusForbidden, http.StatusMethodNotAllowed:
-			return fmt.Errorf("the metadata service refused an IMDSv2 session token (HTTP %d): IMDSv2 disabled or blocked", code)
-		default:
-			return fmt.Errorf("the metadata service answered HTTP %d", code)
-		}
+	case s.tokenStatus != 0 && s.tokenStatus != http.StatusOK:
+		return fmt.Errorf("the metadata service refused an IMDSv2 session token (HTTP %d): IMDSv2 disabled or blocked", s.tokenStatus)
+	case s.roleStatus == http.StatusNotFound:
+		return fmt.Errorf("%w (HTTP 404)", errNoRole)
+	case s.roleStatus == http.StatusUnauthorized:
+		return errors.New("the metadata service rejected its own session token (HTTP 401)")
+	case s.roleStatus != 0 && s.roleStatus != http.StatusOK:
+		return fmt.Errorf("the metadata service answered HTTP %d", s.roleStatus)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return errors.New("no metadata service: connection refused (not on EC2?)")
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):

@@ -22,15 +22,18 @@ import (
 const marker = "ARCHIL_TEST_PRIVATE_MOUNTNS"
 
 // Main runs m inside a private mount namespace and exits with its status.
-// It fails loudly (exit 1) when the namespace cannot be made: mount tests
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs m inside a private mount namespace and returns its status. It
+// fails loudly (status 1) when the namespace cannot be made: mount tests
 // must never fall back to running on the host.
-func Main(m *testing.M) {
+func Run(m interface{ Run() int }) int {
 	if os.Getenv(marker) == "1" {
 		if err := checkPrivate(); err != nil {
 			fmt.Fprintf(os.Stderr, "mountns: %v\n", err)
-			os.Exit(1)
+			return 1
 		}
-		os.Exit(m.Run())
+		return m.Run()
 	}
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -40,12 +43,12 @@ func Main(m *testing.M) {
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
-		os.Exit(0)
+		return 0
 	case errors.As(err, &exit):
-		os.Exit(exit.ExitCode())
+		return exit.ExitCode()
 	default:
 		fmt.Fprintf(os.Stderr, "mountns: cannot start the tests in a private mount namespace (root and CLONE_NEWNS needed): %v\n", err)
-		os.Exit(1)
+		return 1
 	}
 }
 

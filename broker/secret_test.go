@@ -1,0 +1,62 @@
+package broker
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+const fixtureToken = "tok-Fixture-9f8e7d6c5b4a"
+
+// Every way a Secret can be printed or encoded shows [redacted].
+func TestSecretNeverPrints(t *testing.T) {
+	s := NewSecret([]byte(fixtureToken))
+	res := Result{Method: MethodToken, Token: s, Source: "credstore"}
+	var outputs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%T"} {
+		outputs = append(outputs, fmt.Sprintf(verb, s), fmt.Sprintf(verb, res), fmt.Sprintf(verb, &res))
+	}
+	outputs = append(outputs, fmt.Sprint(s), fmt.Sprintln(s), s.String(), s.GoString())
+	for _, v := range []any{s, res, &res, map[string]Secret{"k": s}, []Secret{s}} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs = append(outputs, string(b))
+	}
+	var logBuf bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logBuf, JSONFormat: false})
+	log.Info("resolved", "token", s, "result", res)
+	hclog.New(&hclog.LoggerOptions{Output: &logBuf, JSONFormat: true}).Info("resolved", "token", s, "result", res)
+	outputs = append(outputs, logBuf.String(), fmt.Errorf("wrapped: %v", s).Error(), errors.New(s.String()).Error())
+	for _, out := range outputs {
+		if strings.Contains(out, fixtureToken) || strings.Contains(out, "9f8e7d") {
+			t.Fatalf("secret printed: %s", out)
+		}
+		if strings.Contains(out, "%!") {
+			t.Fatalf("bad format output: %s", out)
+		}
+	}
+	if !strings.Contains(fmt.Sprintf("%v", s), "[redacted]") || !strings.Contains(outputs[len(outputs)-3], "[redacted]") {
+		t.Fatal("redaction marker missing")
+	}
+	if s.Reveal() != fixtureToken || s.Len() != len(fixtureToken) || s.IsZero() {
+		t.Fatal("Reveal/Len/IsZero wrong")
+	}
+}
+
+// A panic that carries a Secret prints it redacted too.
+func TestSecretInPanic(t *testing.T) {
+	defer func() {
+		r := recover()
+		if msg := fmt.Sprint(r); strings.Contains(msg, fixtureToken) {
+			t.Fatalf("panic value shows the secret: %s", msg)
+		}
+	}()
+	panic(NewSecret([]byte(fixtureToken)))
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/archil-nix/archil-launch/internal/mountns"
+)
+
+// TestMain registers archil-launch as a testscript command and runs every
+// test, scripts included, in a private mount namespace.
+func TestMain(m *testing.M) {
+	testscript.Main(nsRunner{m}, map[string]func(){"archil-launch": main})
+}
+
+type nsRunner struct{ m *testing.M }
+
+func (r nsRunner) Run() int { return mountns.Run(r.m) }
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("ARCHIL_FAKE", fakeBinary(t))
+			env.Setenv("TOKEN", "tok-Fixture-9f8e7d6c5b4a")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"mkconfig":  cmdMkconfig,
+			"waitmount": cmdWaitMount,
+		},
+	})
+}
+
+var (
+	fakeOnce sync.Once
+	fakePath string
+	fakeErr  error
+)
+
+// fakeBinary builds cmd/archil-fake once for all scripts.
+func fakeBinary(t *testing.T) string {
+	fakeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "archil-fake-bin-")
+		if err != nil {
+			fakeErr = err
+			return
+		}
+		fakePath = filepath.Join(dir, "archil")
+		out, err := exec.Command("go", "build", "-o", fakePath, "../archil-fake").CombinedOutput()
+		if err != nil {
+			fakeErr = fmt.Errorf("go build archil-fake: %v: %s", err, out)
+		}
+	})
+	if fakeErr != nil {
+		t.Fatal(fakeErr)
+	}
+	return fakePath
+}
+
+// cmdMkconfig writes a mount config: mkconfig FILE key=value...
+// Values true/false become booleans, digits integers, [a,b] lists.
+func cmdMkconfig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: mkconfig FILE key=value...")
+	}
+	cfg := map[string]any{}
+	for _, kv := range args[1:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			ts.Fatalf("mkconfig: %q is not key=value", kv)
+		}
+		switch n, err := strconv.Atoi(v); {
+		case v == "true" || v == "false":
+			cfg[k] = v == "true"
+		case err == nil:
+			cfg[k] = n
+		case strings.HasPrefix(v, "[") && strings.HasSuffix(v, "]"):
+			list := []string{}
+			if inner := strings.Trim(v, "[]"); inner != "" {
+				list = strings.Split(inner, ",")
+			}
+			cfg[k] = list
+		default:
+			cfg[k] = v
+		}
+	}
+	b, err := json.MarshalIndent(cfg, "", "  ")
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
+}
+
+// cmdWaitMount waits until an archil mount is (or, negated, is no longer)
+// at PATH: waitmount PATH.
+func cmdWaitMount(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: waitmount PATH")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if isArchilMount(path) != neg {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ts.Fatalf("waitmount: %s archil mount state did not become %v", path, !neg)
+}
+
+func isArchilMount(path string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		for i := 6; i+1 < len(f); i++ {
+			if f[i] == "-" && f[4] == path && f[i+1] == "fuse.archil" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestExitCodes checks run's statuses in-process: 0 ok, 1 problem or bad
+// config, 2 usage.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"name":"d","diskName":"o/d","mountPoint":"`+filepath.Join(dir, "mnt")+`","region":"aws-us-east-1","authMethod":"token","archil":"/bin/sh"}`), 0o644)
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"name":"d"}`), 0o644)
+	cases := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"--version"}, 0},
+		{[]string{"--help"}, 0},
+		{[]string{}, 2},
+		{[]string{"--bogus"}, 2},
+		{[]string{"--json"}, 2},
+		{[]string{"--config", good, "--config", good}, 2},
+		{[]string{"--config", good, "extra"}, 2},
+		{[]string{"--config", bad}, 1},
+		{[]string{"--config", filepath.Join(dir, "absent.json")}, 1},
+		{[]string{"--check", "--config", bad}, 1},
+		{[]string{"--check", "--config", good}, 1}, // no credential anywhere
+	}
+	for _, c := range cases {
+		var stdout, stderr bytes.Buffer
+		if got := run(c.args, &stdout, &stderr); got != c.want {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", c.args, got, c.want, stderr.String())
+		}
+		if c.want != 0 && c.args != nil && len(c.args) > 0 && c.args[0] != "--check" {
+			if lines := strings.Count(stderr.String(), "\n"); lines != 1 {
+				t.Errorf("%q: want one line on stderr, got %q", c.args, stderr.String())
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mnt")); !os.IsNotExist(err) {
+		t.Fatal("a failed run or --check created the mount point")
+	}
+}
