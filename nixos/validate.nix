@@ -1,0 +1,187 @@
+# The launcher's config rules (DESIGN.md, "Mount config" and "Validation"),
+# mirrored in Nix so that a bad mount fails at evaluation time, not at boot.
+#
+# Each check takes a value and returns null when it is fine, or a short
+# problem text that the module prefixes with the option's name. The texts
+# follow the launcher's (`config <field>: <problem>`). nixos/nixos_test.go
+# runs the launcher's own test vectors through these rules.
+{ lib }:
+let
+  inherit (builtins) match stringLength;
+
+  # The first problem found, or null.
+  firstProblem = checks: lib.findFirst (p: p != null) null checks;
+
+  problemIf = cond: problem: if cond then problem else null;
+
+  hasControl = s: match ".*[[:cntrl:]].*" s != null;
+  hasSpace = s: match ".*[[:space:]].*" s != null;
+
+  # Directories a mount point must not be at or under.
+  systemDirs = [
+    "/nix"
+    "/proc"
+    "/sys"
+    "/dev"
+    "/boot"
+    "/etc"
+    "/usr"
+    "/bin"
+    "/sbin"
+    "/lib"
+    "/lib64"
+    "/run/credentials"
+  ];
+
+  atOrUnder = dir: p: p == dir || lib.hasPrefix "${dir}/" p;
+
+  diskOwner = "[A-Za-z0-9][A-Za-z0-9._-]*";
+  diskUser = "[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9.-]*";
+  diskBase = "[A-Za-z0-9][A-Za-z0-9._-]*";
+  diskId = "dsk-[0-9a-f]{16}";
+in
+{
+  # The attribute name under services.archil.mounts: it becomes part of the
+  # unit name and the config file name.
+  name =
+    v:
+    problemIf (
+      match "[A-Za-z0-9_-]{1,64}" v == null
+    ) "must be 1 to 64 of [A-Za-z0-9_-]";
+
+  diskName =
+    v:
+    let
+      parts = match "([^:]*)(:(.*))?" v;
+      disk = builtins.elemAt parts 0;
+      sub = builtins.elemAt parts 2;
+      subSegments = lib.splitString "/" (lib.removePrefix "/" sub);
+      ownerName = match "([^/]*)/(.*)" disk;
+      owner = builtins.elemAt ownerName 0;
+      base = builtins.elemAt ownerName 1;
+    in
+    firstProblem [
+      (problemIf (v == "") "must not be empty")
+      (problemIf (stringLength v > 1024) "is longer than 1024 bytes")
+      (problemIf (hasControl v) "must not contain control characters")
+      (problemIf (hasSpace v) "must not contain whitespace")
+      (problemIf (sub != null && !(lib.hasPrefix "/" sub)) "subdirectory must start with '/' after ':'")
+      (problemIf (
+        sub != null
+        && sub != "/"
+        && lib.any (s: s == "" || s == "." || s == "..") subSegments
+      ) "subdirectory must not contain empty, '.' or '..' segments")
+      (
+        if lib.hasPrefix "dsk-" disk && !(lib.hasInfix "/" disk) then
+          problemIf (match diskId disk == null) "disk id must be dsk- and 16 lowercase hex digits"
+        else
+          firstProblem [
+            (problemIf (
+              ownerName == null || lib.hasInfix "/" base
+            ) "must be owner/name, user@domain/name or dsk-<16 hex digits>")
+            (problemIf (lib.elem owner [
+              "."
+              ".."
+            ] || lib.elem base [
+              "."
+              ".."
+            ]) "must not contain '.' or '..' segments")
+            (problemIf (
+              match diskOwner owner == null && match diskUser owner == null
+            ) "owner must start with a letter or digit and hold only [A-Za-z0-9._-] (or be user@domain)")
+            (problemIf (
+              match diskBase base == null
+            ) "disk name must start with a letter or digit and hold only [A-Za-z0-9._-]")
+          ]
+      )
+    ];
+
+  mountPoint =
+    v:
+    firstProblem [
+      (problemIf (v == "") "must not be empty")
+      (problemIf (stringLength v > 4095) "is longer than 4095 bytes")
+      (problemIf (hasControl v) "must not contain control characters")
+      (problemIf (!(lib.hasPrefix "/" v)) "must be absolute")
+      (problemIf (v == "/") "must not be /")
+      (problemIf (
+        lib.hasSuffix "/" v
+        || lib.hasInfix "//" v
+        || match "(.*/)?\\.\\.?(/.*)?" v != null
+      ) "must be normalized (no //, ., .. or trailing /)")
+      (
+        let
+          dir = lib.findFirst (d: atOrUnder d v) null systemDirs;
+        in
+        problemIf (dir != null) "must not be at or under ${dir}"
+      )
+    ];
+
+  region =
+    v:
+    problemIf (
+      stringLength v > 64 || match "[a-z][a-z0-9]*-[a-z0-9-]+[0-9]" v == null || lib.hasInfix "--" v
+    ) "must be a lowercase provider-region name like aws-us-east-1";
+
+  credential =
+    v:
+    problemIf (
+      match "[A-Za-z0-9_.-]{1,255}" v == null || lib.hasPrefix "." v
+    ) "must match [A-Za-z0-9_.-]{1,255} and not start with '.'";
+
+  extraArgs =
+    args:
+    firstProblem (
+      lib.imap0 (
+        i: arg:
+        let
+          flag = builtins.head (lib.splitString "=" arg);
+        in
+        firstProblem [
+          (problemIf (lib.elem flag [
+            "--auth-token"
+            "--no-fork"
+            "--force"
+            "-f"
+            "--"
+          ]) "${flag} is not allowed")
+          (problemIf (!(lib.hasPrefix "--" arg)) "element ${toString i} must start with -- (use --flag=value)")
+          (problemIf (hasControl arg) "element ${toString i} must not contain control characters")
+        ]
+      ) args
+    );
+
+  # targetCacheMB <= maxCacheMB when both are set.
+  cacheSizes =
+    max: target:
+    problemIf (
+      max != null && target != null && target > max
+    ) "must not exceed maxCacheMB";
+
+  envName =
+    v:
+    firstProblem [
+      (problemIf (match "[A-Za-z_][A-Za-z0-9_]*" v == null) "not a variable name")
+      (problemIf (
+        lib.elem v [
+          "ARCHIL_MOUNT_TOKEN"
+          "NOTIFY_SOCKET"
+          "CREDENTIALS_DIRECTORY"
+        ]
+        || lib.hasPrefix "LISTEN_" v
+        || lib.hasPrefix "WATCHDOG_" v
+      ) "must not be passed to the client")
+    ];
+
+  # Limits of the numeric fields.
+  maxCacheMB = 1099511627776; # 2^40
+  maxTimeoutSec = 86400;
+
+  logLevels = [
+    "trace"
+    "debug"
+    "info"
+    "warn"
+    "error"
+  ];
+}
