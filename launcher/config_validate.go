@@ -4,22 +4,10 @@ import (
 	"errors"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
-)
-
-var (
-	nameRe       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	regionRe     = regexp.MustCompile(`^[a-z][a-z0-9]*-[a-z0-9-]+[0-9]$`)
-	credentialRe = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$`)
-	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	diskIDRe     = regexp.MustCompile(`^dsk-[0-9a-f]{16}$`)
-	diskOwnerRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	diskEmailRe  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9.-]*$`)
-	diskNameRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
 // Limits.
@@ -107,7 +95,7 @@ func (r *rawConfig) validate(checkClient bool) (*Config, error) {
 // copyOptional validates and copies the optional fields.
 func (r *rawConfig) copyOptional(c *Config) error {
 	if r.Credential != nil {
-		if !credentialRe.MatchString(*r.Credential) || strings.HasPrefix(*r.Credential, ".") {
+		if !validCredential(*r.Credential) {
 			return fieldError("credential", "must match [A-Za-z0-9_.-]{1,255} and not start with '.': %q", *r.Credential)
 		}
 		c.Credential = *r.Credential
@@ -164,7 +152,7 @@ func (r *rawConfig) copyOptional(c *Config) error {
 }
 
 func checkName(name string) error {
-	if !nameRe.MatchString(name) {
+	if !validName(name) {
 		return fieldError("name", "must be 1 to 64 of [A-Za-z0-9_-]: %q", name)
 	}
 	return nil
@@ -196,7 +184,7 @@ func CheckDiskName(disk string) error {
 		}
 	}
 	if strings.HasPrefix(disk, "dsk-") && !strings.Contains(disk, "/") {
-		if !diskIDRe.MatchString(disk) {
+		if !validDiskID(disk) {
 			return fieldError(field, "disk id must be dsk- and 16 lowercase hex digits: %q", disk)
 		}
 		return nil
@@ -208,10 +196,10 @@ func CheckDiskName(disk string) error {
 	if name == ".." || name == "." || owner == ".." || owner == "." {
 		return fieldError(field, "must not contain '.' or '..' segments: %q", disk)
 	}
-	if !diskOwnerRe.MatchString(owner) && !diskEmailRe.MatchString(owner) {
+	if !validDiskPart(owner) && !validEmailOwner(owner) {
 		return fieldError(field, "owner must start with a letter or digit and hold only [A-Za-z0-9._-] (or be user@domain): %q", owner)
 	}
-	if !diskNameRe.MatchString(name) {
+	if !validDiskPart(name) {
 		return fieldError(field, "disk name must start with a letter or digit and hold only [A-Za-z0-9._-]: %q", name)
 	}
 	return nil
@@ -244,7 +232,7 @@ func CheckMountPoint(mp string) error {
 }
 
 func checkRegion(region string) error {
-	if len(region) > 64 || !regionRe.MatchString(region) || strings.Contains(region, "--") {
+	if !validRegion(region) {
 		return fieldError("region", "must be a lowercase provider-region name like aws-us-east-1: %q", region)
 	}
 	return nil
@@ -299,7 +287,7 @@ func checkExtraArgs(args []string) error {
 
 func checkPassEnv(names []string) error {
 	for _, n := range names {
-		if !envNameRe.MatchString(n) {
+		if !validEnvName(n) {
 			return fieldError("passEnv", "not a variable name: %q", n)
 		}
 		for _, r := range reservedEnv {

@@ -18,7 +18,8 @@ import (
 	"testing"
 )
 
-// marker is set in the re-executed binary's environment.
+// marker is set in the re-executed binary's environment to the mount
+// namespace it was started from, which it must not be in.
 const marker = "ARCHIL_TEST_PRIVATE_MOUNTNS"
 
 // Main runs m inside a private mount namespace and exits with its status.
@@ -28,18 +29,23 @@ func Main(m *testing.M) { os.Exit(Run(m)) }
 // fails loudly (status 1) when the namespace cannot be made: mount tests
 // must never fall back to running on the host.
 func Run(m interface{ Run() int }) int {
-	if os.Getenv(marker) == "1" {
-		if err := checkPrivate(); err != nil {
+	if outer := os.Getenv(marker); outer != "" {
+		if err := checkPrivate(outer); err != nil {
 			fmt.Fprintf(os.Stderr, "mountns: %v\n", err)
 			return 1
 		}
 		return m.Run()
 	}
+	outer, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mountns: failed to read own mount namespace: %v\n", err)
+		return 1
+	}
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), marker+"=1")
+	cmd.Env = append(os.Environ(), marker+"="+outer)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
-	err := cmd.Run()
+	err = cmd.Run()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -52,15 +58,16 @@ func Run(m interface{ Run() int }) int {
 	}
 }
 
-// checkPrivate verifies that this process is not in the init mount
-// namespace and that "/" propagates to no peer group.
-func checkPrivate() error {
+// checkPrivate verifies that this process is not in the namespace outer
+// it was started from and that "/" propagates to no peer group. Processes
+// the tests start (fuzz workers, commands) inherit both.
+func checkPrivate(outer string) error {
 	self, err := os.Readlink("/proc/self/ns/mnt")
 	if err != nil {
 		return fmt.Errorf("failed to read own mount namespace: %w", err)
 	}
-	if parent, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid())); err == nil && parent == self {
-		return errors.New("still in the parent's mount namespace")
+	if self == outer {
+		return errors.New("still in the mount namespace the tests were started from")
 	}
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
