@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/archil-nix/archil-launch/authsrc"
@@ -86,6 +87,7 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 	for i, p := range paths {
 		mounts[i], configs[i] = checkConfig(p)
 	}
+	addConflicts(mounts, configs)
 	units := c.units().Query(ctx, configs)
 	probe := memoProbe(authsrc.ProbeIAMRole)
 	for i, cfg := range configs {
@@ -191,6 +193,26 @@ func memoProbe(probe iamProbe) iamProbe {
 			done = true
 		}
 		return role, err
+	}
+}
+
+// addConflicts flags mounts that share a mount point or sit inside
+// another's: the module refuses both, hand-written configs can have them.
+func addConflicts(mounts []MountReport, configs []*Config) {
+	for i, a := range configs {
+		for j, b := range configs {
+			if i == j || a == nil || b == nil {
+				continue
+			}
+			switch {
+			case a.MountPoint == b.MountPoint:
+				mounts[i].Checks = append(mounts[i].Checks, CheckItem{Check: "conflict", State: "duplicate",
+					Detail: fmt.Sprintf("mount %s uses the same mount point %s", b.Name, a.MountPoint)})
+			case strings.HasPrefix(a.MountPoint, b.MountPoint+"/"):
+				mounts[i].Checks = append(mounts[i].Checks, CheckItem{Check: "conflict", State: "nested",
+					Detail: fmt.Sprintf("%s is inside mount %s at %s", a.MountPoint, b.Name, b.MountPoint)})
+			}
+		}
 	}
 }
 

@@ -1,0 +1,136 @@
+package launcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/archil-nix/archil-launch/authsrc"
+)
+
+type fakeUnits map[string]*UnitInfo
+
+func (f fakeUnits) Query(context.Context, []*Config) map[string]*UnitInfo { return f }
+
+func writeCheckConfig(t *testing.T, dir, name, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, name+".json")
+	body := `{"name":"` + name + `","diskName":"org/` + name + `","mountPoint":"` + filepath.Join(dir, "mnt-"+name) +
+		`","region":"aws-us-east-1","authMethod":"token","archil":"/bin/sh"` + extra + `}`
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Without --config, --check reads every *.json of the config directory and
+// reports the unit's state; a failed unit is a problem.
+func TestCheckConfigDirAndUnits(t *testing.T) {
+	dir := t.TempDir()
+	creds := t.TempDir()
+	os.WriteFile(filepath.Join(creds, "archil-token"), []byte("tok-Fixture-9f8e7d6c5b4a\n"), 0o400)
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	writeCheckConfig(t, dir, "a", "")
+	writeCheckConfig(t, dir, "b", "")
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
+	c := &Checker{ConfigDir: dir, Units: fakeUnits{
+		"a": {Name: "archil-mount-a.service", LoadState: "loaded", ActiveState: "active", SubState: "running"},
+		"b": {Name: "archil-mount@b.service", LoadState: "loaded", ActiveState: "failed", SubState: "failed"},
+	}}
+	r := c.Check(context.Background(), nil)
+	if len(r.Mounts) != 2 || r.Mounts[0].Name != "a" || r.Mounts[1].Name != "b" {
+		t.Fatalf("mounts: %+v", r.Mounts)
+	}
+	if !r.Mounts[0].OK || r.Mounts[1].OK || r.OK {
+		t.Fatalf("want a ok, b failing, report failing: %+v", r)
+	}
+	var out strings.Builder
+	if err := r.WriteJSON(&out); err != nil {
+		t.Fatal(err)
+	}
+	var decoded map[string]any
+	if err := json.Unmarshal([]byte(out.String()), &decoded); err != nil {
+		t.Fatalf("--json is not one JSON object: %v", err)
+	}
+	if strings.Contains(out.String(), "tok-Fixture") {
+		t.Fatal("report shows the token")
+	}
+	if !strings.Contains(out.String(), `"state": "failed (failed)"`) {
+		t.Fatalf("unit state missing: %s", out.String())
+	}
+}
+
+func TestCheckEmptyConfigDir(t *testing.T) {
+	r := (&Checker{ConfigDir: t.TempDir(), Units: fakeUnits{}}).Check(context.Background(), nil)
+	if r.OK || len(r.Mounts) != 0 {
+		t.Fatalf("no configs must be a problem: %+v", r)
+	}
+}
+
+// Outside the unit, --check looks where systemd will: the unit's live
+// credentials directory, then its LoadCredential= files.
+func TestCheckFindsUnitCredentialFile(t *testing.T) {
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "agenix-secret")
+	os.WriteFile(secret, []byte("tok-Fixture-9f8e7d6c5b4a\n"), 0o400)
+	p := writeCheckConfig(t, dir, "data", "")
+	c := &Checker{Units: fakeUnits{"data": {
+		Name: "archil-mount-data.service", LoadState: "loaded", ActiveState: "inactive", SubState: "dead",
+		CredentialFiles: map[string][]authsrc.File{"archil-token": {{Path: secret}}},
+	}}}
+	r := c.Check(context.Background(), []string{p})
+	var cred *CheckItem
+	for i, it := range r.Mounts[0].Checks {
+		if it.Check == "credential" {
+			cred = &r.Mounts[0].Checks[i]
+		}
+	}
+	if cred == nil || !cred.OK || cred.Credential.Source != "unit LoadCredential" || cred.Credential.Location != secret || cred.Credential.Length != 24 {
+		t.Fatalf("credential: %+v", cred)
+	}
+}
+
+func TestParseSystemctlShow(t *testing.T) {
+	out := "Id=archil-mount-data.service\nLoadState=loaded\nActiveState=active\nSubState=running\n" +
+		"LoadCredential=archil-token:/run/agenix/archil-data\nLoadCredentialEncrypted=other:/etc/credstore.encrypted/x\n\n" +
+		"Id=archil-mount@data.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n"
+	units := parseSystemctlShow(out)
+	u := units["archil-mount-data.service"]
+	if u == nil || u.ActiveState != "active" || u.SubState != "running" {
+		t.Fatalf("got %+v", units)
+	}
+	if f := u.CredentialFiles["archil-token"]; len(f) != 1 || f[0].Path != "/run/agenix/archil-data" || f[0].Encrypted {
+		t.Fatalf("LoadCredential: %+v", u.CredentialFiles)
+	}
+	if f := u.CredentialFiles["other"]; len(f) != 1 || !f[0].Encrypted {
+		t.Fatalf("LoadCredentialEncrypted: %+v", u.CredentialFiles)
+	}
+	if units["archil-mount@data.service"].LoadState != "not-found" {
+		t.Fatalf("second block: %+v", units)
+	}
+}
+
+func TestUnitItem(t *testing.T) {
+	cases := []struct {
+		unit  *UnitInfo
+		ok    bool
+		state string
+	}{
+		{nil, true, "unknown"},
+		{&UnitInfo{Err: errors.New("no systemd")}, true, "unknown"},
+		{&UnitInfo{Name: "archil-mount-x.service", LoadState: "not-found"}, true, "not installed"},
+		{&UnitInfo{LoadState: "loaded", ActiveState: "active", SubState: "running"}, true, "active (running)"},
+		{&UnitInfo{LoadState: "loaded", ActiveState: "activating", SubState: "auto-restart"}, false, "activating (auto-restart)"},
+		{&UnitInfo{LoadState: "loaded", ActiveState: "failed", SubState: "failed"}, false, "failed (failed)"},
+	}
+	for _, c := range cases {
+		if it := c.unit.item(); it.OK != c.ok || it.State != c.state {
+			t.Errorf("%+v: got %+v", c.unit, it)
+		}
+	}
+}
