@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// server is a running mount: the FUSE server, its store and its control
+// socket.
+type server struct {
+	args  *mountArgs
+	store *store
+	fuse  *fuse.Server
+
+	dropped   atomic.Bool   // drop-after detached the mount
+	requested atomic.Bool   // `archil-fake unmount` is unmounting
+	replied   chan struct{} // closed once that request is answered
+	replyOnce sync.Once
+	unmountMu sync.Mutex
+}
+
+// serve mounts and serves until the mount goes away or a signal arrives.
+func serve(st *state, a *mountArgs) error {
+	sigs := make(chan os.Signal, 1)
+	if st.knobOn(knobIgnoreSigterm) {
+		signal.Ignore(syscall.SIGTERM, syscall.SIGINT)
+	} else {
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	}
+
+	if d, ok := st.seconds(knobMountDelay); ok {
+		logf("info", "waiting %v before mounting (knob %s)", d, knobMountDelay)
+		select {
+		case <-time.After(d):
+		case sig := <-sigs:
+			logf("info", "%v before mounting, exiting", sig)
+			signalReady(fmt.Errorf("mount cancelled by %v", sig))
+			return nil
+		}
+	}
+
+	backing, cache, err := st.diskDirs(a.disk)
+	if err != nil {
+		return err
+	}
+	delay, _ := st.seconds(knobFlushDelay)
+	srv := &server{args: a, store: newStore(cache, backing, delay), replied: make(chan struct{})}
+	if err := srv.store.pull(); err != nil {
+		return err
+	}
+	root, err := newRoot(cache, srv.store)
+	if err != nil {
+		return fmt.Errorf("failed to open cache: %w", err)
+	}
+	ln, err := st.listenCtl(a.mountPoint)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	zero := time.Duration(0)
+	srv.fuse, err = fs.Mount(a.mountPoint, root, &fs.Options{
+		MountOptions: fuse.MountOptions{
+			Name:        "archil",
+			FsName:      a.fsName(),
+			DirectMount: true,
+			// Like a system mount: every user, kernel permission checks.
+			AllowOther: true,
+			Options:    []string{"default_permissions"},
+			Debug:      logLevel == 0,
+		},
+		EntryTimeout: &zero,
+		AttrTimeout:  &zero,
+	})
+	if err != nil {
+		return fmt.Errorf("mount failed: %w", err)
+	}
+	logf("info", "mounted %s at %s (flush delay %v)", a.fsName(), a.mountPoint, delay)
+	signalReady(nil)
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go srv.store.run(stop)
+	go srv.acceptCtl(ln)
+	srv.startFaults(st)
+
+	done := make(chan struct{})
+	go func() { srv.fuse.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			done = nil
+			switch {
+			case srv.requested.Load():
+				<-srv.replied
+				logf("info", "exiting")
+				return nil
+			case srv.dropped.Load():
+				logf("info", "mount detached, still running (knob %s)", knobDropAfter)
+			default:
+				logf("warn", "unmounted without archil-fake unmount: %d pending changes lost", srv.store.pendingCount())
+				logf("info", "exiting")
+				return nil
+			}
+		case sig := <-sigs:
+			logf("info", "%v: unmounting without flushing (%d pending changes lost)", sig, srv.store.pendingCount())
+			if done == nil || srv.dropped.Load() || !archilMounted(a.mountPoint) {
+				logf("info", "not mounted any more, exiting")
+				return nil
+			}
+			if err := srv.fuse.Unmount(); err != nil {
+				// Exiting leaves a dead mount behind.
+				return fmt.Errorf("unmount on %v failed: %w", sig, err)
+			}
+			logf("info", "exiting")
+			return nil
+		}
+	}
+}
+
+// startFaults arms the crash-after and drop-after knobs.
+func (srv *server) startFaults(st *state) {
+	if d, ok := st.seconds(knobCrashAfter); ok {
+		time.AfterFunc(d, func() {
+			logf("warn", "crashing (knob %s), leaving a dead mount", knobCrashAfter)
+			os.Exit(3)
+		})
+	}
+	if d, ok := st.seconds(knobDropAfter); ok {
+		time.AfterFunc(d, func() {
+			srv.dropped.Store(true)
+			logf("warn", "detaching the mount, staying alive (knob %s)", knobDropAfter)
+			if err := syscall.Unmount(srv.args.mountPoint, syscall.MNT_DETACH); err != nil {
+				logf("error", "detach: %v", err)
+			}
+		})
+	}
+}
+
+func (srv *server) acceptCtl(ln *ctlListener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go srv.handleCtl(conn)
+	}
+}
+
+// handleCtl answers one control request. After a successful unmount the
+// connection stays open until the process exits, so the client knows the
+// server is gone when it reads EOF.
+func (srv *server) handleCtl(conn net.Conn) {
+	r := bufio.NewReader(conn)
+	req, err := readLine(r)
+	if err != nil {
+		conn.Close()
+		return
+	}
+	if req != "unmount" {
+		fmt.Fprintf(conn, "error unknown request %q\n", req)
+		conn.Close()
+		return
+	}
+	n, err := srv.unmount()
+	if err != nil {
+		logf("error", "unmount: %v", err)
+		fmt.Fprintf(conn, "error %v\n", err)
+		conn.Close()
+	} else {
+		fmt.Fprintf(conn, "ok %d\n", n) // conn is left open on purpose
+	}
+	if srv.requested.Load() {
+		// The mount is gone: let serve return.
+		srv.replyOnce.Do(func() { close(srv.replied) })
+	}
+}
+
+// unmount flushes every pending change, then unmounts.
+func (srv *server) unmount() (int, error) {
+	srv.unmountMu.Lock()
+	defer srv.unmountMu.Unlock()
+	if srv.requested.Load() {
+		return 0, errors.New("already unmounted")
+	}
+	if srv.dropped.Load() {
+		return 0, errors.New("not mounted")
+	}
+	logf("info", "unmounting %s", srv.args.mountPoint)
+	n, err := srv.store.flushAll()
+	if err != nil {
+		return n, fmt.Errorf("flush failed: %w", err)
+	}
+	srv.requested.Store(true)
+	if err := srv.fuse.Unmount(); err != nil {
+		srv.requested.Store(false)
+		return n, fmt.Errorf("failed to unmount: %w", err)
+	}
+	// Files released while unmounting.
+	m, err := srv.store.flushAll()
+	if err != nil {
+		return n + m, fmt.Errorf("flush failed: %w", err)
+	}
+	logf("info", "flushed %d files", n+m)
+	return n + m, nil
+}

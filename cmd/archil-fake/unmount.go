@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runUnmount asks the server of a mount point to flush everything and
+// unmount, and returns once that server has exited. It never unmounts or
+// detaches anything itself.
+func runUnmount(st *state, args []string) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Print(usage)
+		return nil
+	}
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		return usageErr("unmount: want exactly <MOUNTPOINT>")
+	}
+	mp, err := filepath.Abs(args[0])
+	if err != nil {
+		return fmt.Errorf("mount point %q: %w", args[0], err)
+	}
+	if st.knobOn(knobUnmountHang) {
+		logf("warn", "hanging forever (knob %s)", knobUnmountHang)
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	conn, err := st.dialCtl(mp)
+	if err != nil {
+		return noServer(mp, err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "unmount\n"); err != nil {
+		return fmt.Errorf("failed to talk to the server of %s: %w", mp, err)
+	}
+	r := bufio.NewReader(conn)
+	answer, err := readLine(r)
+	if err != nil {
+		return fmt.Errorf("server of %s went away without answering: %w", mp, err)
+	}
+	if msg, ok := strings.CutPrefix(answer, "error "); ok {
+		return fmt.Errorf("unmount %s: %s", mp, msg)
+	}
+	n, ok := strings.CutPrefix(answer, "ok ")
+	if !ok {
+		return fmt.Errorf("unmount %s: unexpected answer %q", mp, answer)
+	}
+	// The server closes the connection by exiting.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("waiting for the server of %s to exit: %w", mp, err)
+	}
+	logf("info", "unmounted %s, flushed %s files", mp, n)
+	return nil
+}
+
+// noServer explains why nobody answered for mp.
+func noServer(mp string, dialErr error) error {
+	_, err := os.Stat(mp)
+	switch {
+	case errors.Is(err, syscall.ENOTCONN):
+		return fmt.Errorf("%s: dead FUSE mount, no server answers: %w", mp, err)
+	case err != nil:
+		return fmt.Errorf("%s: not mounted: %w", mp, err)
+	}
+	return fmt.Errorf("%s: not mounted by archil-fake (no server answers: %w)", mp, dialErr)
+}
