@@ -11,7 +11,8 @@ export NIXPKGS_LIB="${NIXPKGS_LIB:-$(cd .. && pwd)/shared/nixpkgs-lib}"
 [ -d "$NIXPKGS_LIB/lib" ] || { echo "test: nixpkgs lib not found at $NIXPKGS_LIB (set NIXPKGS_LIB)" >&2; exit 1; }
 
 go vet ./...
+go vet -tags e2e ./e2e/
 # The container suite runs alone, after the rest, so that nothing else
 # competes with its boots for the two cores.
 go test -count=1 -timeout 20m $(go list ./... | grep -v /e2e)
-go test -count=1 -timeout 20m ./e2e/
+go test -tags e2e -count=1 -timeout 20m ./e2e/

@@ -152,8 +152,25 @@ func mirror(src, dst string) error {
 	if err := mirrorEntry(src, dst, si, di); err != nil {
 		return err
 	}
-	if st, ok := si.Sys().(*syscall.Stat_t); ok {
-		return os.Lchown(dst, int(st.Uid), int(st.Gid))
+	return copyOwner(dst, si)
+}
+
+// copyOwner gives dst the owner of si where it differs. A unit whose
+// system call filter removes @chown (the hardened units do) makes chown
+// fail with EPERM; ownership is then left as it is rather than failing the
+// mount, as a client that stores ownership as metadata would.
+func copyOwner(dst string, si fs.FileInfo) error {
+	st, ok := si.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if di, err := os.Lstat(dst); err == nil {
+		if dt, ok := di.Sys().(*syscall.Stat_t); ok && dt.Uid == st.Uid && dt.Gid == st.Gid {
+			return nil
+		}
+	}
+	if err := os.Lchown(dst, int(st.Uid), int(st.Gid)); err != nil && !errors.Is(err, syscall.EPERM) {
+		return err
 	}
 	return nil
 }

@@ -1,0 +1,174 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFaults breaks the client and the launcher in the ways the design
+// names, on the token golden whose credential comes from a root-only file
+// (the agenix style), with a drop-in that shortens the restart delays.
+func TestFaults(t *testing.T) {
+	s := setup(t)
+	g := needGolden(t, s, credFile)
+	m := g.mnt()
+	c := NewContainer(t)
+	// Golden: RestartSec=10, RestartSteps=5, RestartMaxDelaySec=300. Keep
+	// the steps, shrink the range: 0.5s .. 4s.
+	c.DropIn(g.Unit, "60-fast-restart", "[Service]\nRestartSec=500ms\nRestartMaxDelaySec=4s\n")
+	hang := c.TemplateMount("hang", "token", map[string]any{"stopTimeoutSec": 3})
+	c.Boot()
+
+	t.Run("fail-first-3", func(t *testing.T) {
+		c := c.T(t)
+		c.Knob("fail-first", "3")
+		c.Remove(fakeState + "/attempts")
+		n0 := len(c.Calls(m.MP))
+		start := time.Now()
+		c.MustSh("systemctl start --no-block " + g.Unit)
+		c.WaitState(g.Unit, "active", 60*time.Second)
+		record("fault: 3 failed mounts, then active after", ms(time.Since(start)))
+		c.Knob("fail-first", "")
+		c.AssertUp(m)
+		var mounts []time.Time
+		for _, call := range c.Calls(m.MP)[n0:] {
+			if call.Sub() == "mount" {
+				mounts = append(mounts, call.Time)
+			}
+		}
+		if len(mounts) != 4 {
+			t.Fatalf("want 4 mount attempts (3 failures, 1 success), got %d", len(mounts))
+		}
+		var gaps []string
+		for i := 1; i < len(mounts); i++ {
+			gaps = append(gaps, ms(mounts[i].Sub(mounts[i-1])))
+		}
+		t.Logf("time between mount attempts: %v", gaps)
+		record("fault: gaps between attempts (RestartSec=0.5s..4s, 5 steps)", strings.Join(gaps, ", "))
+		g1, g2, g3 := mounts[1].Sub(mounts[0]), mounts[2].Sub(mounts[1]), mounts[3].Sub(mounts[2])
+		if !(g2 > g1+100*time.Millisecond && g3 > g2+100*time.Millisecond) {
+			t.Errorf("restart delays do not grow: %v", gaps)
+		}
+		j := c.Journal("-u", g.Unit, "--since", "@"+strconv.FormatInt(start.Unix()-1, 10))
+		var sched []string
+		for _, l := range strings.Split(j, "\n") {
+			if strings.Contains(l, "Scheduled restart job") {
+				sched = append(sched, l)
+			}
+		}
+		t.Logf("journal:\n%s", strings.Join(sched, "\n"))
+		if len(sched) != 3 {
+			t.Errorf("want 3 'Scheduled restart job' lines, got %d", len(sched))
+		}
+	})
+
+	t.Run("kill-9-client", func(t *testing.T) {
+		c := c.T(t)
+		c.WaitState(g.Unit, "active", 10*time.Second)
+		nr := c.PropInt(g.Unit, "NRestarts")
+		launcher := c.MainPID(g.Unit)
+		client := c.clientPID(launcher)
+		since := time.Now()
+		c.MustSh(fmt.Sprintf("kill -9 %d", client))
+		c.WaitFor("an automatic restart", 30*time.Second, func() bool { return c.PropInt(g.Unit, "NRestarts") > nr })
+		c.WaitState(g.Unit, "active", 30*time.Second)
+		record("fault: kill -9 client, back to active after", ms(time.Since(since)))
+		c.AssertUp(m)
+		j := c.Journal("-u", g.Unit, "--since", "@"+strconv.FormatInt(since.Unix()-1, 10))
+		if !strings.Contains(j, "Main process exited, code=exited, status=") || strings.Contains(j, "status=0/SUCCESS") {
+			t.Errorf("the launcher did not exit non-zero after the client died:\n%s", tail(j, 30))
+		}
+		if c.MainPID(g.Unit) == launcher {
+			t.Error("same launcher still running")
+		}
+	})
+
+	t.Run("mount-dropped", func(t *testing.T) {
+		c := c.T(t)
+		c.Knob("drop-after", "2")
+		c.MustSh("systemctl restart " + g.Unit) // a manual restart resets NRestarts
+		c.Knob("drop-after", "")                // only this mount drops
+		nr := c.PropInt(g.Unit, "NRestarts")
+		since := time.Now()
+		c.WaitFor("an automatic restart", 30*time.Second, func() bool { return c.PropInt(g.Unit, "NRestarts") > nr })
+		c.WaitState(g.Unit, "active", 30*time.Second)
+		record("fault: mount dropped, back to active after", ms(time.Since(since)))
+		c.AssertUp(m)
+	})
+
+	t.Run("kill-9-launcher", func(t *testing.T) {
+		c := c.T(t)
+		// Writes held back by the client, to see what a killed launcher
+		// costs: nothing runs `archil unmount` for them.
+		c.Knob("flush-delay", "600")
+		c.MustSh("systemctl restart " + g.Unit)
+		c.Knob("flush-delay", "")
+		c.WaitState(g.Unit, "active", 10*time.Second)
+		pending := fmt.Sprintf("pending-%d", time.Now().UnixNano())
+		c.MustSh(fmt.Sprintf("echo %s > %q/pending.txt", pending, m.MP))
+		nr := c.PropInt(g.Unit, "NRestarts")
+		launcher := c.MainPID(g.Unit)
+		since := time.Now()
+		c.MustSh(fmt.Sprintf("kill -9 %d", launcher))
+		defer func() {
+			j := c.Journal("-u", g.Unit, "--since", "@"+strconv.FormatInt(since.Unix()-1, 10))
+			t.Logf("journal after kill -9 of the launcher:\n%s", tail(j, 25))
+			b, _ := c.ReadFile(backingPath(m.Disk) + "/pending.txt")
+			kept := "lost"
+			if strings.Contains(string(b), pending) {
+				kept = "kept"
+			}
+			record("fault: kill -9 launcher, a write pending in the client was", kept)
+		}()
+		c.WaitFor("an automatic restart", 120*time.Second, func() bool { return c.PropInt(g.Unit, "NRestarts") > nr })
+		c.WaitState(g.Unit, "active", 30*time.Second)
+		record("fault: kill -9 launcher, back to active after", ms(time.Since(since)))
+		c.AssertUp(m)
+		if p := c.UnitPIDs(g.Unit); len(p) != 2 {
+			t.Errorf("want launcher + client, got %v", p)
+		}
+	})
+
+	c.Stop(g.Unit)
+	c.AssertDown(m)
+
+	t.Run("unmount-hangs", func(t *testing.T) {
+		c := c.T(t)
+		c.Start(hang.Unit)
+		c.AssertUp(hang)
+		c.Knob("unmount-hang", "1")
+		defer c.Knob("unmount-hang", "")
+		d := c.Stop(hang.Unit)
+		record("fault: stop with a hanging `archil unmount` (stopTimeoutSec=3)", ms(d))
+		if d < 3*time.Second || d > 15*time.Second {
+			t.Errorf("stop took %s; want it bounded by stopTimeoutSec=3 (plus fallback), far below TimeoutStopSec", d)
+		}
+		c.AssertDown(hang)
+		if out, _ := c.Sh(`for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = archil ] && echo ${p#/proc/}; done; true`); strings.TrimSpace(out) != "" {
+			t.Errorf("archil processes left: %s", out)
+		}
+		j := c.Journal("-u", hang.Unit, "-n", "30")
+		if !strings.Contains(strings.ToLower(j), "lost") {
+			t.Errorf("the log does not say pending writes may be lost:\n%s", j)
+		}
+		t.Logf("Result=%s ExecMainStatus=%s", c.Prop(hang.Unit, "Result"), c.Prop(hang.Unit, "ExecMainStatus"))
+	})
+}
+
+// clientPID returns the archil client under a launcher.
+func (c *Container) clientPID(launcher int) int {
+	c.t.Helper()
+	for _, p := range c.Children(launcher) {
+		comm, _ := c.Sh(fmt.Sprintf("cat /proc/%d/comm", p))
+		if strings.TrimSpace(comm) == "archil" {
+			return p
+		}
+	}
+	c.t.Fatalf("no archil child under launcher %d", launcher)
+	return 0
+}
