@@ -105,11 +105,14 @@ type statusRecorder struct {
 	client      *http.Client
 	tokenStatus int
 	roleStatus  int
+	sendErr     error // the transport's own error, unwrapped by the SDK's
 }
 
 func (s *statusRecorder) Do(req *http.Request) (*http.Response, error) {
 	resp, err := s.client.Do(req)
-	if err == nil {
+	if err != nil {
+		s.sendErr = err
+	} else {
 		if req.Method == http.MethodPut {
 			s.tokenStatus = resp.StatusCode
 		} else {
@@ -142,9 +145,9 @@ func (s *statusRecorder) explain(ctx context.Context, err error, budget time.Dur
 		return errors.New("the metadata service rejected its own session token (HTTP 401)")
 	case s.roleStatus != 0 && s.roleStatus != http.StatusOK:
 		return fmt.Errorf("the metadata service answered HTTP %d", s.roleStatus)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(s.sendErr, syscall.ECONNREFUSED):
 		return errors.New("no metadata service: connection refused (not on EC2?)")
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+	case errors.Is(s.sendErr, syscall.ENETUNREACH), errors.Is(s.sendErr, syscall.EHOSTUNREACH):
 		return errors.New("no metadata service: network unreachable (not on EC2?)")
 	case ctx.Err() != nil:
 		return fmt.Errorf("no answer within %s (not on EC2, or the IMDSv2 token answer cannot reach this host: a hop limit of 1 blocks containers)", budget)

@@ -96,9 +96,31 @@ func TestCredentials(t *testing.T) {
 			}
 		}
 	}
+	// Run from a shell, --check sees what the running unit was given: its
+	// credentials directory under /run/credentials.
+	for _, g := range started {
+		out, _ := c.Sh(fmt.Sprintf("archil-launch --check --json --config %q", g.ConfigPath))
+		if !strings.Contains(out, `"source": "credentials-directory"`) || !strings.Contains(out, `"location": "/run/credentials/`+g.Unit+`/`) {
+			t.Errorf("--check of running %s does not find the unit's credentials directory:\n%s", g.Unit, out)
+		}
+	}
 	for _, g := range started {
 		c.Stop(g.Unit)
 		c.AssertDown(g.mnt())
+	}
+	// With the unit stopped, --check looks where systemd will look: the
+	// unit's LoadCredential= and LoadCredentialEncrypted= files.
+	for kind, source := range map[string]string{credFile: "unit LoadCredential", credEncrypted: "unit LoadCredentialEncrypted"} {
+		g := s.goldenOf(kind)
+		if g == nil {
+			t.Errorf("no golden of kind %s", kind)
+			continue
+		}
+		out, _ := c.Sh(fmt.Sprintf("archil-launch --check --json --config %q", g.ConfigPath))
+		s.GrepToken(t, "archil-launch --check --json (unit stopped)", out)
+		if !strings.Contains(out, `"source": "`+source+`"`) || !strings.Contains(out, `"state": "found"`) {
+			t.Errorf("--check of stopped %s does not find the credential through %s:\n%s", g.Unit, source, out)
+		}
 	}
 	// With the unit stopped, --check finds the credstore file itself.
 	if g := s.goldenOf(credImport); g != nil {

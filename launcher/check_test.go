@@ -96,22 +96,22 @@ func TestCheckFindsUnitCredentialFile(t *testing.T) {
 }
 
 func TestParseSystemctlShow(t *testing.T) {
-	out := "Id=archil-mount-data.service\nLoadState=loaded\nActiveState=active\nSubState=running\n" +
-		"LoadCredential=archil-token:/run/agenix/archil-data\nLoadCredentialEncrypted=other:/etc/credstore.encrypted/x\n\n" +
+	// systemd 257's order: properties as asked, not Id first.
+	out := "LoadState=loaded\nActiveState=active\nSubState=running\nId=archil-mount-data.service\n\n" +
 		"Id=archil-mount@data.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n"
 	units := parseSystemctlShow(out)
 	u := units["archil-mount-data.service"]
-	if u == nil || u.ActiveState != "active" || u.SubState != "running" {
+	if u == nil || u.ActiveState != "active" || u.SubState != "running" || u.LoadState != "loaded" {
 		t.Fatalf("got %+v", units)
-	}
-	if f := u.CredentialFiles["archil-token"]; len(f) != 1 || f[0].Path != "/run/agenix/archil-data" || f[0].Encrypted {
-		t.Fatalf("LoadCredential: %+v", u.CredentialFiles)
-	}
-	if f := u.CredentialFiles["other"]; len(f) != 1 || !f[0].Encrypted {
-		t.Fatalf("LoadCredentialEncrypted: %+v", u.CredentialFiles)
 	}
 	if units["archil-mount@data.service"].LoadState != "not-found" {
 		t.Fatalf("second block: %+v", units)
+	}
+}
+
+func TestBusUnitPath(t *testing.T) {
+	if got := busUnitPath("archil-mount@a_b.service"); got != "/org/freedesktop/systemd1/unit/archil_2dmount_40a_5fb_2eservice" {
+		t.Fatal(got)
 	}
 }
 

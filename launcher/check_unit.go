@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -54,7 +55,7 @@ func (systemctl) Query(ctx context.Context, configs []*Config) map[string]*UnitI
 	}
 	ctx, cancel := context.WithTimeout(ctx, unitQueryTimeout)
 	defer cancel()
-	args := append([]string{"show", "--property=Id,LoadState,ActiveState,SubState,LoadCredential,LoadCredentialEncrypted", "--"}, names...)
+	args := append([]string{"show", "--property=Id,LoadState,ActiveState,SubState", "--"}, names...)
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, "systemctl", args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -74,22 +75,24 @@ func (systemctl) Query(ctx context.Context, configs []*Config) map[string]*UnitI
 				break
 			}
 		}
+		if info.LoadState == "loaded" && c.AuthMethod == AuthToken {
+			info.CredentialFiles = unitCredentialFiles(ctx, info.Name)
+		}
 		out[c.Name] = info
 	}
 	return out
 }
 
 // parseSystemctlShow reads `systemctl show` output: one block of KEY=VALUE
-// lines per unit, blocks separated by an empty line. LoadCredential= lines
-// repeat, one "id:path" each.
+// lines per unit, blocks separated by an empty line.
 func parseSystemctlShow(out string) map[string]*UnitInfo {
 	units := map[string]*UnitInfo{}
-	cur := &UnitInfo{CredentialFiles: map[string][]authsrc.File{}}
+	cur := &UnitInfo{}
 	flush := func() {
 		if cur.Name != "" {
 			units[cur.Name] = cur
 		}
-		cur = &UnitInfo{CredentialFiles: map[string][]authsrc.File{}}
+		cur = &UnitInfo{}
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -107,14 +110,52 @@ func parseSystemctlShow(out string) map[string]*UnitInfo {
 			cur.ActiveState = value
 		case "SubState":
 			cur.SubState = value
-		case "LoadCredential", "LoadCredentialEncrypted":
-			if id, path, ok := strings.Cut(value, ":"); ok && strings.HasPrefix(path, "/") {
-				cur.CredentialFiles[id] = append(cur.CredentialFiles[id], authsrc.File{Path: path, Encrypted: key == "LoadCredentialEncrypted"})
-			}
 		}
 	}
 	flush()
 	return units
+}
+
+// unitCredentialFiles asks systemd over D-Bus for the unit's
+// LoadCredential= and LoadCredentialEncrypted= pairs: `systemctl show`
+// prints them as [unprintable]. A failure leaves the map empty; --check
+// then reports the other places it looked.
+func unitCredentialFiles(ctx context.Context, unit string) map[string][]authsrc.File {
+	files := map[string][]authsrc.File{}
+	out, err := exec.CommandContext(ctx, "busctl", "--json=short", "get-property", "org.freedesktop.systemd1",
+		busUnitPath(unit), "org.freedesktop.systemd1.Service", "LoadCredential", "LoadCredentialEncrypted").Output()
+	if err != nil {
+		return files
+	}
+	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var prop struct {
+			Data [][2]string `json:"data"`
+		}
+		if json.Unmarshal([]byte(line), &prop) != nil {
+			continue
+		}
+		for _, pair := range prop.Data {
+			if strings.HasPrefix(pair[1], "/") {
+				files[pair[0]] = append(files[pair[0]], authsrc.File{Path: pair[1], Encrypted: i == 1})
+			}
+		}
+	}
+	return files
+}
+
+// busUnitPath is a unit's D-Bus object path: every byte but [A-Za-z0-9]
+// escaped as _xx, as sd_bus_path_encode does.
+func busUnitPath(unit string) string {
+	var b strings.Builder
+	b.WriteString("/org/freedesktop/systemd1/unit/")
+	for i := 0; i < len(unit); i++ {
+		if c := unit[i]; isAlnum(c) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "_%02x", c)
+		}
+	}
+	return b.String()
 }
 
 func lastStderrLine(s string) string {
