@@ -1,0 +1,79 @@
+package launcher
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestBinary runs the archil-launch binary as systemd would and checks
+// what only a separate process shows: exit statuses, the one-line error,
+// SIGTERM, and a start after the previous launcher was SIGKILLed.
+func TestBinary(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no /dev/fuse: %v", err)
+	}
+	dir := t.TempDir()
+	bin := buildFake(t, dir)
+	launch := buildLauncher(t, dir)
+
+	t.Run("SIGTERM", func(t *testing.T) {
+		f := newFixture(t, bin)
+		f.knob("flush-delay", "600")
+		cmd := f.startBinary(launch)
+		waitNoteOnly(t, f, "READY=1")
+		must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "a"), []byte("a"), 0o644))
+		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("archil-launch: %v\n%s", err, f.out)
+		}
+		if b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "a")); err != nil || string(b) != "a" {
+			t.Errorf("backing store has %q, %v", b, err)
+		}
+		f.assertClean(nil)
+	})
+
+	t.Run("ChildFailure", func(t *testing.T) {
+		f := newFixture(t, bin)
+		f.knob("crash-after", "0.5")
+		cmd := f.startBinary(launch)
+		err := cmd.Wait()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+			t.Fatalf("archil-launch: %v, want exit status 3\n%s", err, f.out)
+		}
+		var errLines []string
+		for _, l := range strings.Split(f.out.String(), "\n") {
+			if strings.HasPrefix(l, "archil-launch: error: ") {
+				errLines = append(errLines, l)
+			}
+		}
+		if len(errLines) != 1 || !strings.Contains(errLines[0], "exit status 3") || !strings.Contains(errLines[0], "crashing") {
+			t.Errorf("error lines %q, want one with the status and the client's last stderr", errLines)
+		}
+		f.assertClean(nil)
+	})
+
+	t.Run("RestartAfterSIGKILL", func(t *testing.T) {
+		f := newFixture(t, bin)
+		cmd := f.startBinary(launch)
+		waitNoteOnly(t, f, "READY=1")
+		must(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		// Whatever the killed launcher left (its client gets SIGTERM
+		// from the kernel; a live or dead mount may remain), the next
+		// start must get the mount up again.
+		cmd = f.startBinary(launch)
+		waitNoteOnly(t, f, "READY=1")
+		f.assertMounted()
+		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("archil-launch: %v\n%s", err, f.out)
+		}
+		f.assertClean(nil)
+	})
+}

@@ -1,0 +1,59 @@
+package launcher
+
+import (
+	"strconv"
+	"strings"
+)
+
+// mountArgs is the client's command line after the program name:
+//
+//	[--log-level L] mount <disk> <mountpoint> --region <region>
+//	[--shared] [--max-cache-mb N] [--target-cache-mb N] [extraArgs] --no-fork
+//
+// Global flags go before the subcommand. --no-fork comes last so that no
+// extra argument can undo it; the token is never an argument.
+func mountArgs(cfg *Config) []string {
+	var args []string
+	if cfg.LogLevel != "" {
+		args = append(args, "--log-level", cfg.LogLevel)
+	}
+	args = append(args, "mount", cfg.DiskName, cfg.MountPoint, "--region", cfg.Region)
+	if cfg.Shared {
+		args = append(args, "--shared")
+	}
+	if cfg.MaxCacheMB > 0 {
+		args = append(args, "--max-cache-mb", strconv.Itoa(cfg.MaxCacheMB))
+	}
+	if cfg.TargetCacheMB > 0 {
+		args = append(args, "--target-cache-mb", strconv.Itoa(cfg.TargetCacheMB))
+	}
+	args = append(args, cfg.ExtraArgs...)
+	return append(args, "--no-fork")
+}
+
+// unmountArgs is the command line of `archil unmount`.
+func unmountArgs(cfg *Config) []string {
+	var args []string
+	if cfg.LogLevel != "" {
+		args = append(args, "--log-level", cfg.LogLevel)
+	}
+	return append(args, "unmount", cfg.MountPoint)
+}
+
+// oneLine joins the client's last stderr lines for a one-line error,
+// dropping control characters so the journal shows one record.
+func oneLine(lines []string) string {
+	clean := make([]string, 0, len(lines))
+	for _, l := range lines {
+		l = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f {
+				return -1
+			}
+			return r
+		}, l)
+		if l = strings.TrimSpace(l); l != "" {
+			clean = append(clean, l)
+		}
+	}
+	return strings.Join(clean, " | ")
+}

@@ -1,0 +1,429 @@
+package launcher
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/archil-nix/archil-launch/broker"
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// hangGuard bounds every wait of a test. It is a guard against a hung
+// test, never a measurement: nothing asserts how fast anything happens.
+const hangGuard = 60 * time.Second
+
+// buildFake builds cmd/archil-fake into dir as "archil".
+func buildFake(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "archil")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goTool, "build", "-o", bin, "../cmd/archil-fake").CombinedOutput()
+	if err != nil {
+		t.Fatalf("failed to build archil-fake: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// buildLauncher builds cmd/archil-launch into dir.
+func buildLauncher(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "archil-launch")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(goTool, "build", "-o", bin, "../cmd/archil-launch").CombinedOutput()
+	if err != nil {
+		t.Fatalf("failed to build archil-launch: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary runs the archil-launch binary on the fixture's mount the way
+// systemd would: a JSON config, the token in a credentials directory.
+func (f *fixture) startBinary(launch string) *exec.Cmd {
+	f.t.Helper()
+	creds := filepath.Join(f.dir, "creds")
+	must(f.t, os.MkdirAll(creds, 0o700))
+	must(f.t, os.WriteFile(filepath.Join(creds, "archil-token"), []byte(f.token+"\n"), 0o400))
+	js, err := json.Marshal(map[string]any{
+		"name": "test", "diskName": f.cfg.DiskName, "mountPoint": f.cfg.MountPoint,
+		"region": f.cfg.Region, "authMethod": "token", "archil": f.cfg.Archil,
+		"passEnv": []string{"ARCHIL_FAKE_STATE"},
+	})
+	must(f.t, err)
+	cfg := filepath.Join(f.dir, "mount.json")
+	must(f.t, os.WriteFile(cfg, js, 0o644))
+	cmd := exec.Command(launch, "--config", cfg)
+	cmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
+	cmd.Stdout, cmd.Stderr = f.out, f.out
+	must(f.t, cmd.Start())
+	f.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// waitNoteOnly waits for a notify message containing want.
+func waitNoteOnly(t testing.TB, f *fixture, want string) {
+	t.Helper()
+	timeout := time.After(hangGuard)
+	for {
+		select {
+		case n := <-f.notes:
+			if strings.Contains(n, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no %q\n%s", want, f.out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the launcher's log and the
+// client's output, written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fixture is one mount under a test's temp directory: the fake's state,
+// a notify socket, a config and captured output.
+type fixture struct {
+	t      testing.TB
+	dir    string
+	state  string
+	token  string
+	cfg    *Config
+	out    *syncBuffer // launcher log and client output
+	notes  chan string // messages received on NOTIFY_SOCKET
+	sockFd *net.UnixConn
+}
+
+func newFixture(t testing.TB, bin string) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	// Registered after TempDir, so it runs before its removal: nothing
+	// may be mounted under dir when it is deleted.
+	t.Cleanup(func() { detachUnder(t, dir) })
+	f := &fixture{
+		t:     t,
+		dir:   dir,
+		state: filepath.Join(dir, "state"),
+		token: fmt.Sprintf("tok-%d-SECRETVALUE-%d", os.Getpid(), time.Now().UnixNano()),
+		out:   &syncBuffer{},
+		notes: make(chan string, 1024),
+	}
+	must(t, os.MkdirAll(filepath.Join(f.state, "knobs"), 0o755))
+	must(t, os.WriteFile(filepath.Join(f.state, "expect-token"), []byte(f.token), 0o600))
+	t.Setenv("ARCHIL_FAKE_STATE", f.state)
+	f.cfg = &Config{
+		Name:         "test",
+		DiskName:     "acme/data",
+		MountPoint:   filepath.Join(dir, "mnt", "data"),
+		Region:       "aws-us-east-1",
+		AuthMethod:   AuthToken,
+		Archil:       bin,
+		Credential:   "archil-token",
+		PassEnv:      []string{"ARCHIL_FAKE_STATE"},
+		ReadyTimeout: 30 * time.Second,
+		StopTimeout:  20 * time.Second,
+		IMDSTimeout:  time.Second,
+	}
+
+	sock := filepath.Join(dir, "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	must(t, err)
+	t.Cleanup(func() { conn.Close() })
+	f.sockFd = conn
+	t.Setenv("NOTIFY_SOCKET", sock)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				close(f.notes)
+				return
+			}
+			f.notes <- string(buf[:n])
+		}
+	}()
+
+	oldOut, oldErr := childStdout, childStderr
+	childStdout, childStderr = f.out, f.out
+	t.Cleanup(func() { childStdout, childStderr = oldOut, oldErr })
+	return f
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// knob sets one of the fake's fault knobs.
+func (f *fixture) knob(name, value string) {
+	must(f.t, os.WriteFile(filepath.Join(f.state, "knobs", name), []byte(value), 0o644))
+}
+
+func (f *fixture) logger() hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Output: f.out, Level: hclog.Debug, DisableTime: true})
+}
+
+// running is a launcher run in a goroutine.
+type running struct {
+	f      *fixture
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs the launcher as Run does after the credential was resolved.
+func (f *fixture) start() *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{f: f, cancel: cancel, done: make(chan error, 1)}
+	res := &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
+	go func() { r.done <- run(ctx, f.cfg, f.logger(), res) }()
+	f.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(hangGuard):
+		}
+	})
+	return r
+}
+
+// waitNote waits for a notify message containing want and returns it.
+func (r *running) waitNote(want string) string {
+	r.f.t.Helper()
+	timeout := time.After(hangGuard)
+	for {
+		select {
+		case n := <-r.f.notes:
+			if strings.Contains(n, want) {
+				return n
+			}
+		case err := <-r.done:
+			// Whatever it sent is in the socket; give the reader a moment
+			// to hand it over, then give up.
+			r.done <- err
+			select {
+			case n := <-r.f.notes:
+				if strings.Contains(n, want) {
+					return n
+				}
+				continue
+			case <-time.After(5 * time.Second):
+			}
+			r.f.t.Fatalf("launcher ended before %q: %v\n%s", want, err, r.f.out)
+		case <-timeout:
+			r.f.t.Fatalf("no %q within %s\n%s", want, hangGuard, r.f.out)
+		}
+	}
+}
+
+// waitReady waits for READY=1 and checks that the mount answered by then.
+func (r *running) waitReady() {
+	r.f.t.Helper()
+	r.waitNote("READY=1")
+	r.f.assertMounted()
+}
+
+// wait waits for the launcher to return.
+func (r *running) wait() error {
+	r.f.t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(hangGuard):
+		r.f.t.Fatalf("launcher did not return within %s\n%s", hangGuard, r.f.out)
+		return nil
+	}
+}
+
+// stop cancels the run (SIGTERM in main) and waits for it.
+func (r *running) stop() error {
+	r.cancel()
+	return r.wait()
+}
+
+// assertMounted checks that the mount point is a fuse.archil mount whose
+// statfs answers from FUSE.
+func (f *fixture) assertMounted() {
+	f.t.Helper()
+	top, err := currentTopMount(f.cfg.MountPoint)
+	must(f.t, err)
+	if !top.isArchil() {
+		f.t.Fatalf("mount point has %+v on top, want fuse.archil", top)
+	}
+	var st unix.Statfs_t
+	must(f.t, unix.Statfs(f.cfg.MountPoint, &st))
+	if st.Type != fuseSuperMagic {
+		f.t.Fatalf("statfs type %#x, want FUSE", st.Type)
+	}
+}
+
+// assertClean checks that nothing of the mount is left: no archil mount
+// anywhere, no child process, and no token in any output.
+func (f *fixture) assertClean(err error) {
+	f.t.Helper()
+	if n := archilMounts(f.t); n != 0 {
+		f.t.Errorf("%d fuse.archil mounts left", n)
+	}
+	if kids := children(f.t); len(kids) != 0 {
+		f.t.Errorf("child processes left: %v", kids)
+	}
+	f.assertNoToken(err)
+}
+
+// assertNoToken checks the launcher's log, the client's output, the call
+// log, the error and the test's own command line for the token.
+func (f *fixture) assertNoToken(err error) {
+	f.t.Helper()
+	places := map[string]string{"output": f.out.String()}
+	if err != nil {
+		places["error"] = err.Error()
+	}
+	if b, e := os.ReadFile(filepath.Join(f.state, "calls.log")); e == nil {
+		places["calls.log"] = string(b)
+	}
+	if b, e := os.ReadFile("/proc/self/cmdline"); e == nil {
+		places["launcher cmdline"] = string(b)
+	}
+	for where, text := range places {
+		if strings.Contains(text, f.token) {
+			f.t.Errorf("token found in %s", where)
+		}
+	}
+}
+
+// call is a line of the fake's calls.log.
+type call struct {
+	PID      int      `json:"pid"`
+	Argv     []string `json:"argv"`
+	Env      []string `json:"env"`
+	TokenLen int      `json:"tokenLen"`
+}
+
+func (f *fixture) calls() []call {
+	f.t.Helper()
+	file, err := os.Open(filepath.Join(f.state, "calls.log"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	must(f.t, err)
+	defer file.Close()
+	var calls []call
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		var c call
+		must(f.t, json.Unmarshal(sc.Bytes(), &c))
+		calls = append(calls, c)
+	}
+	return calls
+}
+
+// mountPid is the pid of the last `archil mount` call.
+func (f *fixture) mountPid() int {
+	f.t.Helper()
+	calls := f.calls()
+	for i := len(calls) - 1; i >= 0; i-- {
+		for _, a := range calls[i].Argv {
+			if a == "mount" {
+				return calls[i].PID
+			}
+		}
+	}
+	f.t.Fatal("no mount call in calls.log")
+	return 0
+}
+
+// archilMounts counts fuse.archil mounts in this namespace.
+func archilMounts(t testing.TB) int {
+	t.Helper()
+	data, err := os.ReadFile(mountinfoPath)
+	must(t, err)
+	return strings.Count(string(data), " - "+archilFSType+" ")
+}
+
+// children lists the pids whose parent is this process.
+func children(t testing.TB) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	must(t, err)
+	self := os.Getpid()
+	var kids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces.
+		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+		fields := strings.Fields(rest)
+		if len(fields) > 1 && fields[1] == strconv.Itoa(self) {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
+}
+
+// openFds counts this process's open file descriptors.
+func openFds(t testing.TB) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	must(t, err)
+	return len(entries)
+}
+
+// detachUnder lazily detaches every mount under dir, deepest first, so
+// that removing dir can never reach through a mount.
+func detachUnder(t testing.TB, dir string) {
+	data, err := os.ReadFile(mountinfoPath)
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
+	var mps []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		e, err := parseMountinfoLine(line)
+		if err == nil && strings.HasPrefix(e.MountPoint, dir+"/") {
+			mps = append(mps, e.MountPoint)
+		}
+	}
+	for i := len(mps) - 1; i >= 0; i-- {
+		_ = unix.Unmount(mps[i], unix.MNT_DETACH)
+	}
+}

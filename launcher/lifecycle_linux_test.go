@@ -1,0 +1,503 @@
+package launcher
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestLifecycle runs the launcher against cmd/archil-fake, a real FUSE
+// mount, in the test's private mount namespace, one case per path of
+// DESIGN.md's lifecycle.
+func TestLifecycle(t *testing.T) {
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skipf("no /dev/fuse: %v", err)
+	}
+	bin := buildFake(t, t.TempDir())
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, bin string)
+	}{
+		{"StartStop", testStartStop},
+		{"ReadOnly", testReadOnly},
+		{"FlushOnStop", testFlushOnStop},
+		{"StopDuringMountDelay", testStopDuringMountDelay},
+		{"ReadyTimeout", testReadyTimeout},
+		{"ChildFails", testChildFails},
+		{"WrongToken", testWrongToken},
+		{"ChildKilled", testChildKilled},
+		{"ChildKilledAtReady", testChildKilledAtReady},
+		{"ChildCrashes", testChildCrashes},
+		{"MountDropped", testMountDropped},
+		{"MountDroppedIgnoreSigterm", testMountDroppedIgnoreSigterm},
+		{"UnmountHangs", testUnmountHangs},
+		{"Watchdog", testWatchdog},
+		{"RefuseFile", testRefuseFile},
+		{"RefuseNonEmptyDir", testRefuseNonEmptyDir},
+		{"RefuseOtherMount", testRefuseOtherMount},
+		{"RefuseSymlink", testRefuseSymlink},
+		{"StaleDeadMount", testStaleDeadMount},
+		{"StaleLiveMount", testStaleLiveMount},
+		{"StaleHungMount", testStaleHungMount},
+		{"Cycles", testCycles},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, bin) })
+	}
+}
+
+func testStartStop(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("mount-delay", "0.2")
+	r := f.start()
+	r.waitReady() // asserts the mount answers when READY=1 arrives
+
+	fi, err := os.Stat(filepath.Dir(f.cfg.MountPoint))
+	must(t, err)
+	if fi.Mode().Perm() != 0o755 {
+		t.Errorf("created parent has mode %v, want 0755", fi.Mode().Perm())
+	}
+
+	// The token is in the client's environment, not its command line.
+	pid := f.mountPid()
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	must(t, err)
+	if strings.Contains(string(cmdline), f.token) {
+		t.Errorf("token in the client's command line")
+	}
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	must(t, err)
+	env := strings.Split(strings.TrimRight(string(environ), "\x00"), "\x00")
+	if !slices.Contains(env, tokenEnv+"="+f.token) {
+		t.Errorf("token not in the client's environment")
+	}
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if name == "NOTIFY_SOCKET" || name == "CREDENTIALS_DIRECTORY" || strings.HasPrefix(name, "WATCHDOG_") {
+			t.Errorf("client inherited %s", name)
+		}
+	}
+	want := []string{bin, "mount", "acme/data", f.cfg.MountPoint, "--region", "aws-us-east-1", "--no-fork"}
+	if got := f.calls()[0].Argv; !slices.Equal(got, want) {
+		t.Errorf("argv = %q, want %q", got, want)
+	}
+
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "hello.txt"), []byte("hello"), 0o644))
+	err = r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v\n%s", err, f.out)
+	}
+	f.assertClean(err)
+	if n := r.waitNote("STOPPING=1"); n == "" {
+		t.Error("no STOPPING=1")
+	}
+	b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "hello.txt"))
+	if err != nil || string(b) != "hello" {
+		t.Errorf("backing store has %q, %v; want hello", b, err)
+	}
+	if !strings.Contains(f.out.String(), "archil unmount finished") {
+		t.Errorf("log does not show the archil unmount:\n%s", f.out)
+	}
+}
+
+func testReadOnly(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.cfg.ReadOnly = true
+	must(t, os.MkdirAll(filepath.Join(f.state, "backing", "acme_data"), 0o755))
+	must(t, os.WriteFile(filepath.Join(f.state, "backing", "acme_data", "old.txt"), []byte("old"), 0o644))
+	r := f.start()
+	r.waitReady()
+	if b, err := os.ReadFile(filepath.Join(f.cfg.MountPoint, "old.txt")); err != nil || string(b) != "old" {
+		t.Errorf("read through the mount: %q, %v", b, err)
+	}
+	err := os.WriteFile(filepath.Join(f.cfg.MountPoint, "new.txt"), []byte("x"), 0o644)
+	if !errors.Is(err, syscall.EROFS) {
+		t.Errorf("write to a read-only mount: %v, want EROFS", err)
+	}
+	err = r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v\n%s", err, f.out)
+	}
+	f.assertClean(err)
+}
+
+func testFlushOnStop(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("flush-delay", "600") // only `archil unmount` gets it to the backing store
+	r := f.start()
+	r.waitReady()
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("written just before stop"), 0o644))
+	err := r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v\n%s", err, f.out)
+	}
+	f.assertClean(err)
+	b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "late.txt"))
+	if err != nil || string(b) != "written just before stop" {
+		t.Errorf("backing store has %q, %v", b, err)
+	}
+}
+
+func testStopDuringMountDelay(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("mount-delay", "600")
+	r := f.start()
+	r.waitNote("STATUS=Mounting") // the client runs
+	err := r.stop()
+	if err != nil {
+		t.Fatalf("stop before READY: %v, want nil\n%s", err, f.out)
+	}
+	f.assertClean(err)
+	if !strings.Contains(f.out.String(), "before the mount was ready") {
+		t.Errorf("log does not say the mount was cancelled:\n%s", f.out)
+	}
+}
+
+func testReadyTimeout(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("mount-delay", "600")
+	f.cfg.ReadyTimeout = 500 * time.Millisecond
+	err := f.start().wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "did not appear within") {
+		t.Fatalf("err = %v (exit %d), want a ready timeout with exit 1", err, ExitCode(err))
+	}
+	f.assertClean(err)
+}
+
+func testChildFails(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("fail-mount", "1")
+	err := f.start().wait()
+	if ExitCode(err) != 1 {
+		t.Errorf("exit %d, want 1", ExitCode(err))
+	}
+	if err == nil || !strings.Contains(err.Error(), "exit status 1") ||
+		!strings.Contains(err.Error(), "simulated failure") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err = %q, want one line with the status and the client's last stderr", err)
+	}
+	f.assertClean(err)
+}
+
+func testWrongToken(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	must(t, os.WriteFile(filepath.Join(f.state, "expect-token"), []byte("another-token"), 0o600))
+	err := f.start().wait()
+	if err == nil || ExitCode(err) == 0 {
+		t.Fatalf("err = %v, want a failure", err)
+	}
+	f.assertClean(err)
+}
+
+func testChildKilled(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	r := f.start()
+	r.waitReady()
+	must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
+	err := r.wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "signal: killed") {
+		t.Errorf("err = %v (exit %d), want exit 1 naming the signal", err, ExitCode(err))
+	}
+	f.assertClean(err) // the dead mount was detached
+}
+
+// testChildKilledAtReady kills the client the moment READY=1 arrives. The
+// fake's go-fuse then often still has a thread waiting on its own mount
+// (its epoll probe), which leaves a zombie that no pidfd reports; the
+// launcher must notice it anyway and free it by aborting the connection.
+func testChildKilledAtReady(t *testing.T, bin string) {
+	old := stuckCheck
+	stuckCheck = 100 * time.Millisecond
+	t.Cleanup(func() { stuckCheck = old })
+	for i := range 20 {
+		f := newFixture(t, bin)
+		r := f.start()
+		r.waitNote("READY=1")
+		must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
+		err := r.wait()
+		if ExitCode(err) != 1 {
+			t.Errorf("run %d: err = %v (exit %d), want exit 1", i, err, ExitCode(err))
+		}
+		f.assertClean(err)
+	}
+}
+
+func testChildCrashes(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("crash-after", "1")
+	err := f.start().wait()
+	if ExitCode(err) != 3 || !strings.Contains(err.Error(), "crashing") {
+		t.Errorf("err = %v (exit %d), want the client's status 3 and its last stderr", err, ExitCode(err))
+	}
+	f.assertClean(err)
+}
+
+func testMountDropped(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("drop-after", "1")
+	err := f.start().wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "disappeared") {
+		t.Errorf("err = %v (exit %d), want exit 1 for a vanished mount", err, ExitCode(err))
+	}
+	f.assertClean(err)
+}
+
+func testMountDroppedIgnoreSigterm(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("drop-after", "1")
+	f.knob("ignore-sigterm", "1")
+	err := f.start().wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "signal: killed") {
+		t.Errorf("err = %v (exit %d), want exit 1 after SIGKILL", err, ExitCode(err))
+	}
+	f.assertClean(err)
+}
+
+func testUnmountHangs(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("unmount-hang", "1")
+	f.cfg.StopTimeout = time.Second
+	r := f.start()
+	r.waitReady()
+	err := r.stop()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "did not finish within 1s") {
+		t.Errorf("err = %v (exit %d), want exit 1 for a hung unmount", err, ExitCode(err))
+	}
+	if !strings.Contains(f.out.String(), "pending writes may be lost") {
+		t.Errorf("log does not warn about lost writes:\n%s", f.out)
+	}
+	f.assertClean(err)
+}
+
+func testWatchdog(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	t.Setenv("WATCHDOG_USEC", "200000")
+	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+	r := f.start()
+	if n := r.waitNote("READY=1"); !strings.Contains(n, "WATCHDOG=1") {
+		t.Errorf("READY without a watchdog ping: %q", n)
+	}
+	for range 3 {
+		r.waitNote("WATCHDOG=1")
+	}
+	err := r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	f.assertClean(err)
+}
+
+// refused runs the launcher against a mount point prepared by prepare and
+// checks that it failed with want and that nothing was mounted.
+func refused(t *testing.T, f *fixture, want string) {
+	t.Helper()
+	err := f.start().wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v (exit %d), want exit 1 with %q", err, ExitCode(err), want)
+	}
+	if len(f.calls()) != 0 {
+		t.Errorf("the client was run: %+v", f.calls())
+	}
+	f.assertClean(err)
+}
+
+func testRefuseFile(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	must(t, os.MkdirAll(filepath.Dir(f.cfg.MountPoint), 0o755))
+	must(t, os.WriteFile(f.cfg.MountPoint, []byte("keep me"), 0o600))
+	refused(t, f, "is not a directory")
+	if b, err := os.ReadFile(f.cfg.MountPoint); err != nil || string(b) != "keep me" {
+		t.Errorf("file changed: %q, %v", b, err)
+	}
+}
+
+func testRefuseNonEmptyDir(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	must(t, os.MkdirAll(f.cfg.MountPoint, 0o700))
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "keep"), []byte("keep me"), 0o600))
+	refused(t, f, "is not empty")
+	if b, err := os.ReadFile(filepath.Join(f.cfg.MountPoint, "keep")); err != nil || string(b) != "keep me" {
+		t.Errorf("file changed: %q, %v", b, err)
+	}
+	if fi, err := os.Stat(f.cfg.MountPoint); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("mount point changed: %v, %v", fi.Mode(), err)
+	}
+}
+
+func testRefuseOtherMount(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
+	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
+	refused(t, f, "already has a tmpfs mount")
+	top, err := currentTopMount(f.cfg.MountPoint)
+	must(t, err)
+	if top == nil || top.FSType != "tmpfs" {
+		t.Fatalf("the tmpfs is gone: %+v", top)
+	}
+	if _, err := os.Stat(filepath.Join(f.cfg.MountPoint, "theirs")); err != nil {
+		t.Errorf("tmpfs content changed: %v", err)
+	}
+	must(t, unix.Unmount(f.cfg.MountPoint, 0))
+}
+
+func testRefuseSymlink(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	target := filepath.Join(f.dir, "elsewhere")
+	must(t, os.MkdirAll(target, 0o755))
+	must(t, os.MkdirAll(filepath.Dir(f.cfg.MountPoint), 0o755))
+	must(t, os.Symlink(target, f.cfg.MountPoint))
+	refused(t, f, "is a symlink")
+}
+
+// startOrphan starts a client the way a killed launcher would have left
+// it: mounted, with nobody supervising it.
+func startOrphan(t *testing.T, f *fixture) *proc {
+	t.Helper()
+	must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
+	env := childEnv(os.Environ(), f.cfg.AuthMethod, f.cfg.PassEnv, f.token)
+	p, err := startProc(f.cfg.Archil, mountArgs(f.cfg), env)
+	must(t, err)
+	t.Cleanup(func() { p.terminate(killGrace) })
+	w, err := newWatch(t.Context())
+	must(t, err)
+	defer w.close()
+	deadline := time.Now().Add(hangGuard)
+	for {
+		top, err := w.top(f.cfg.MountPoint)
+		must(t, err)
+		if top.isArchil() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan did not mount\n%s", f.out)
+		}
+		_, err = w.wait(time.Until(deadline))
+		must(t, err)
+	}
+	// The fake logs "mounted" once go-fuse is done probing its own mount;
+	// a SIGKILL before that can leave it stuck in the kernel (see
+	// testChildKilledAtReady), which is not what these tests are about.
+	for !strings.Contains(f.out.String(), "info: mounted") {
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan did not log its mount\n%s", f.out)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return p
+}
+
+// reapOrphan waits for an orphan to exit and reaps it.
+func reapOrphan(t *testing.T, p *proc) {
+	t.Helper()
+	if ok, err := p.waitExit(hangGuard); !ok || err != nil {
+		t.Fatalf("orphan did not exit: %v", err)
+	}
+	p.reap()
+}
+
+func testStaleDeadMount(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	orphan := startOrphan(t, f)
+	must(t, orphan.cmd.Process.Kill())
+	reapOrphan(t, orphan)
+	if _, err := os.Stat(f.cfg.MountPoint); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("stat of the killed client's mount: %v, want ENOTCONN", err)
+	}
+	r := f.start()
+	r.waitReady()
+	if !strings.Contains(f.out.String(), "detaching dead archil mount") {
+		t.Errorf("log does not show the detach:\n%s", f.out)
+	}
+	if archilMounts(t) != 1 {
+		t.Errorf("%d archil mounts, want 1 (the dead one detached)", archilMounts(t))
+	}
+	err := r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	f.assertClean(err)
+}
+
+func testStaleLiveMount(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("flush-delay", "600")
+	orphan := startOrphan(t, f)
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "orphan.txt"), []byte("pending"), 0o644))
+	r := f.start()
+	r.waitReady()
+	reapOrphan(t, orphan)
+	out := f.out.String()
+	if !strings.Contains(out, "found a live archil mount") || !strings.Contains(out, "archil unmount") {
+		t.Errorf("log does not show the orphan's unmount:\n%s", out)
+	}
+	// The orphan's pending write was flushed by `archil unmount`.
+	b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "orphan.txt"))
+	if err != nil || string(b) != "pending" {
+		t.Errorf("backing store has %q, %v", b, err)
+	}
+	err = r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	f.assertClean(err)
+}
+
+// testStaleHungMount leaves a mount whose client is stopped (SIGSTOP):
+// nothing answers, not even `archil unmount`. The launcher must bound it,
+// abort the connection, detach the mount, and mount anew.
+func testStaleHungMount(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.cfg.StopTimeout = time.Second
+	orphan := startOrphan(t, f)
+	must(t, syscall.Kill(orphan.Pid(), syscall.SIGSTOP))
+	r := f.start()
+	r.waitReady()
+	out := f.out.String()
+	if !strings.Contains(out, "did not finish within 1s") || !strings.Contains(out, "aborted the FUSE connection") {
+		t.Errorf("log does not show the bounded unmount and the abort:\n%s", out)
+	}
+	must(t, syscall.Kill(orphan.Pid(), syscall.SIGKILL))
+	reapOrphan(t, orphan)
+	err := r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	f.assertClean(err)
+}
+
+func testCycles(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	cycles := 50
+	if testing.Short() {
+		cycles = 5
+	}
+	fds := -1
+	for i := range cycles {
+		r := f.start()
+		r.waitReady()
+		name := "f" + strconv.Itoa(i)
+		must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, name), []byte(name), 0o644))
+		err := r.stop()
+		if err != nil {
+			t.Fatalf("cycle %d: %v\n%s", i, err, f.out)
+		}
+		f.assertClean(err)
+		if i == 0 {
+			fds = openFds(t) // after the first run: lazily opened runtime fds
+		} else if n := openFds(t); n != fds {
+			t.Errorf("cycle %d: %d open fds, %d after the first", i, n, fds)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(f.state, "backing", "acme_data"))
+	must(t, err)
+	if len(entries) != cycles {
+		t.Errorf("%d files in the backing store, want %d", len(entries), cycles)
+	}
+}

@@ -1,0 +1,11 @@
+package launcher
+
+import (
+	"testing"
+
+	"github.com/archil-nix/archil-launch/internal/mountns"
+)
+
+// Every test of this package runs in a private mount namespace: the
+// lifecycle tests mount and unmount, and nothing may reach the host.
+func TestMain(m *testing.M) { mountns.Main(m) }

@@ -1,0 +1,52 @@
+package launcher
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/archil-nix/archil-launch/broker"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Mount is one running `archil mount` client and the mount it makes.
+// Start it, WaitReady, Supervise; it ends with Stop (a stop request) or
+// Abort (a failure), whichever comes first: both run one finaliser.
+type Mount struct {
+	cfg      *Config
+	log      hclog.Logger
+	child    *proc
+	watch    *watch
+	mountID  int    // the client's mount, once WaitReady saw it
+	mountDev string // and its device, major:minor
+
+	finish  sync.Once
+	stopErr error
+}
+
+// Start execs the client for cfg with the token, if any, in its
+// environment. ctx only wakes the waits of WaitReady and Supervise; it does
+// not kill the client.
+func Start(ctx context.Context, cfg *Config, token broker.Secret, log hclog.Logger) (*Mount, error) {
+	// Open mountinfo before the client runs so that no change is missed.
+	w, err := newWatch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secret := ""
+	if cfg.AuthMethod == AuthToken {
+		secret = token.Reveal()
+	}
+	env := childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, secret)
+	args := mountArgs(cfg)
+	p, err := startProc(cfg.Archil, args, env)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	w.pidfd = p.pidfd
+	// The arguments hold no secret (DESIGN.md: the token is never one).
+	log.Info("started archil", "pid", p.Pid(), "args", strings.Join(args, " "))
+	return &Mount{cfg: cfg, log: log, child: p, watch: w}, nil
+}

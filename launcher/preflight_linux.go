@@ -1,0 +1,136 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// probeTimeout bounds the statfs that tells a live archil mount from a dead
+// one; a mount that does not answer within it is treated as live but hung.
+const probeTimeout = 5 * time.Second
+
+// Preflight makes cfg.MountPoint ready for a new mount. It creates the
+// directory (0755, parents too) when missing, and clears an archil mount
+// left there by a launcher that died: a dead one is detached, a live one
+// is first flushed with `archil unmount`. Anything else there is refused
+// and left exactly as it was: another filesystem's mount, a non-empty
+// directory, a non-directory.
+func Preflight(cfg *Config, log hclog.Logger) error {
+	mp := cfg.MountPoint
+	for i := 0; ; i++ {
+		top, err := currentTopMount(mp)
+		if err != nil {
+			return err
+		}
+		if top == nil {
+			break
+		}
+		if !top.isArchil() {
+			return fmt.Errorf("mount point %s already has a %s mount on it; refusing to mount over it", mp, top.FSType)
+		}
+		if i == maxStack {
+			return fmt.Errorf("failed to clear %s: more than %d archil mounts stacked", mp, maxStack)
+		}
+		if err := clearStale(cfg, top, log); err != nil {
+			return err
+		}
+	}
+
+	fi, err := os.Lstat(mp)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return createMountPoint(mp, log)
+	case err != nil:
+		return fmt.Errorf("failed to inspect mount point %s: %w", mp, err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("mount point %s is a symlink; refusing to mount there", mp)
+	case !fi.IsDir():
+		return fmt.Errorf("mount point %s is not a directory (%s); refusing to mount there", mp, fi.Mode().Type())
+	}
+	empty, err := isEmptyDir(mp)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return fmt.Errorf("mount point %s is not empty; refusing to hide its files under the mount", mp)
+	}
+	log.Info("mount point ready", "mount_point", mp)
+	return nil
+}
+
+// clearStale removes the archil mount top from cfg.MountPoint.
+func clearStale(cfg *Config, top *mountEntry, log hclog.Logger) error {
+	mp := cfg.MountPoint
+	err := statfsWithin(context.Background(), mp, probeTimeout)
+	if errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED) {
+		// The client died; nothing can be flushed any more.
+		log.Warn("detaching dead archil mount (its client is gone)", "mount_point", mp, "mount_id", top.ID)
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("failed to detach the dead archil mount at %s: %w", mp, err)
+		}
+		return nil
+	}
+	// A launcher was killed and left its client running (or hung: the
+	// statfs did not answer): flush it the safe way first.
+	hung := errors.Is(err, errStatfsTimeout)
+	log.Warn("found a live archil mount left by a previous run; unmounting it with archil unmount", "mount_point", mp, "mount_id", top.ID)
+	if err := archilUnmount(cfg, cfg.StopTimeout, log); err != nil {
+		log.Warn("archil unmount of the leftover mount failed; detaching it, pending writes may be lost", "error", err)
+	}
+	now, err := currentTopMount(mp)
+	if err != nil {
+		return err
+	}
+	if hung && now.isArchil() && now.ID == top.ID {
+		// Nothing answers on it: fail what is stuck there, so that no
+		// program hangs on the detached mount for good.
+		abortConnection(mp, top.Dev, log)
+		if now, err = currentTopMount(mp); err != nil {
+			return err
+		}
+	}
+	if now.isArchil() && now.ID == top.ID {
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
+			return fmt.Errorf("failed to detach the leftover archil mount at %s: %w", mp, err)
+		}
+		log.Info("detached leftover archil mount", "mount_point", mp, "mount_id", top.ID)
+	}
+	return nil
+}
+
+func createMountPoint(mp string, log hclog.Logger) error {
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		return fmt.Errorf("failed to create mount point %s: %w", mp, err)
+	}
+	// MkdirAll is subject to the umask (a unit's UMask=077 would make it
+	// 0700); the mount point itself should be 0755 as documented.
+	if err := os.Chmod(mp, 0o755); err != nil {
+		return fmt.Errorf("failed to set mode of mount point %s: %w", mp, err)
+	}
+	log.Info("created mount point", "mount_point", mp)
+	return nil
+}
+
+func isEmptyDir(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, fmt.Errorf("failed to open mount point %s: %w", dir, err)
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("failed to list mount point %s: %w", dir, err)
+	}
+	return false, nil
+}

@@ -1,0 +1,105 @@
+package launcher
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/archil-nix/archil-launch/broker"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Run runs the mount described by cfg until ctx is done (SIGTERM/SIGINT)
+// or the mount fails: credential, preflight, client, readiness (READY=1),
+// supervision, stop. It returns nil after a clean stop; any other result
+// carries the exit status for ExitCode.
+func Run(ctx context.Context, cfg *Config, log hclog.Logger) error {
+	res, err := broker.Resolve(ctx, broker.Request{
+		Method:      cfg.AuthMethod,
+		Credential:  cfg.Credential,
+		IMDSTimeout: cfg.IMDSTimeout,
+	})
+	if err != nil {
+		return exitErr(1, fmt.Errorf("failed to resolve the credential: %w", err))
+	}
+	log.Info("credential found", "method", cfg.AuthMethod, "source", res.Source, "location", res.Location)
+	for _, w := range res.Warnings {
+		log.Warn(w)
+	}
+	return run(ctx, cfg, log, res)
+}
+
+// run is Run after the credential was resolved.
+func run(ctx context.Context, cfg *Config, log hclog.Logger, res *broker.Result) error {
+
+	if err := Preflight(cfg, log); err != nil {
+		return exitErr(1, err)
+	}
+	if ctx.Err() != nil {
+		log.Info("stop requested before mounting")
+		return nil
+	}
+	m, err := Start(ctx, cfg, res.Token, log)
+	if err != nil {
+		return exitErr(1, err)
+	}
+	warnNotify(log, notify("STATUS=Mounting "+cfg.DiskName+" at "+cfg.MountPoint))
+
+	if err := m.WaitReady(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Cancelled mount: nothing was promised yet, so a clean-up
+			// that needed a fallback is still a clean stop.
+			log.Info("stop requested before the mount was ready; cancelling it")
+			warnNotify(log, notify("STOPPING=1"))
+			if err := m.Stop(); err != nil {
+				log.Warn("cancelled mount needed a fallback unmount", "error", err)
+			}
+			log.Info("stopped")
+			return nil
+		}
+		return m.Abort(err)
+	}
+
+	watchdog, err := watchdogInterval()
+	if err != nil {
+		log.Warn("watchdog disabled", "error", err)
+	}
+	status := "Mounted " + cfg.DiskName + " at " + cfg.MountPoint
+	if err := notifyReady(status, watchdog > 0); err != nil {
+		// systemd did not hear READY=1 and will time the unit out; do
+		// not leave a mount it does not know about.
+		log.Error("failed to report readiness; stopping", "error", err)
+		stopErr := m.Stop()
+		return exitErr(1, fmt.Errorf("%w (the mount was stopped%s)", err, stopNote(stopErr)))
+	}
+	log.Info("mount ready", "mount_point", cfg.MountPoint)
+
+	ping := func() { warnNotify(log, notify("WATCHDOG=1")) }
+	if err := m.Supervise(ctx, watchdog, ping); err != nil {
+		log.Error("mount failed", "error", err)
+		warnNotify(log, notify("STATUS=Failed: "+err.Error()))
+		return m.Abort(err)
+	}
+
+	log.Info("stopping", "mount_point", cfg.MountPoint)
+	warnNotify(log, notify("STOPPING=1\nSTATUS=Unmounting "+cfg.MountPoint))
+	if err := m.Stop(); err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+// warnNotify logs a notification that systemd did not take. Only READY=1
+// is fatal; a lost STATUS or STOPPING line changes nothing.
+func warnNotify(log hclog.Logger, err error) {
+	if err != nil {
+		log.Warn("systemd notification failed", "error", err)
+	}
+}
+
+func stopNote(err error) string {
+	if err != nil {
+		return ", not cleanly: " + err.Error()
+	}
+	return ""
+}

@@ -1,0 +1,109 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Stop ends the mount on request: `archil unmount` (it flushes pending
+// writes) bounded by cfg.StopTimeout, then umount and a lazy detach if the
+// mount is still there, then the client is reaped (SIGTERM, SIGKILL after a
+// grace period). Only a fuse.archil mount at the mount point is ever
+// unmounted. It returns nil when `archil unmount` did the job, and an
+// *ExitError (1) when a fallback was needed: pending writes may be lost.
+func (m *Mount) Stop() error {
+	m.finish.Do(func() { m.stopErr = m.stop() })
+	return m.stopErr
+}
+
+// Abort ends the mount after a failure: the client is reaped (SIGTERM,
+// SIGKILL after a grace period) and what is left of its mount detached.
+// It returns reason as an *ExitError with the client's exit status (1 when
+// that was 0 or a signal), its last stderr lines included.
+func (m *Mount) Abort(reason error) error {
+	m.finish.Do(func() { m.stopErr = m.abort() })
+	err := fmt.Errorf("%w (archil %s)", reason, m.child.describe())
+	if m.stopErr != nil {
+		err = fmt.Errorf("%w; %w", err, m.stopErr)
+	}
+	return exitErr(m.child.exitCode(), err)
+}
+
+func (m *Mount) stop() error {
+	defer m.watch.close()
+	mp := m.cfg.MountPoint
+	var fallback error
+	top, err := currentTopMount(mp)
+	if err != nil {
+		fallback = err
+	} else if top.isArchil() {
+		if err := archilUnmount(m.cfg, m.cfg.StopTimeout, m.log); err != nil {
+			fallback = err
+		} else {
+			m.log.Info("archil unmount finished", "mount_point", mp)
+		}
+	}
+	if fallback != nil {
+		m.log.Error("archil unmount failed; falling back to umount, pending writes may be lost", "error", fallback)
+	}
+	if there, err := unmountArchil(mp, m.log); err != nil {
+		fallback = errors.Join(fallback, err)
+	} else if there && fallback == nil {
+		fallback = fmt.Errorf("archil unmount returned but the mount at %s was still there", mp)
+		m.log.Error("mount still there after archil unmount; unmounted it, pending writes may be lost", "mount_point", mp)
+	}
+	m.reapChild()
+	// A client killed just now can leave a dead mount behind.
+	if _, err := detachArchil(mp, m.log); err != nil {
+		fallback = errors.Join(fallback, err)
+	}
+	if fallback != nil {
+		return exitErr(1, fmt.Errorf("failed to unmount %s cleanly: %w", mp, fallback))
+	}
+	return nil
+}
+
+func (m *Mount) abort() error {
+	defer m.watch.close()
+	if m.child.exited() {
+		// The server is gone: nothing will answer on its mount again.
+		abortConnection(m.cfg.MountPoint, m.dev(), m.log)
+	}
+	m.reapChild()
+	if _, err := detachArchil(m.cfg.MountPoint, m.log); err != nil {
+		return err
+	}
+	return nil
+}
+
+// reapChild ends the client and logs how it went. A client stuck in the
+// kernel on its own mount is freed by aborting the connection.
+func (m *Mount) reapChild() {
+	if m.child.terminate(killGrace) {
+		m.log.Warn("archil did not exit on SIGTERM; killed it", "pid", m.child.Pid())
+	}
+	if !m.child.reaped {
+		abortConnection(m.cfg.MountPoint, m.dev(), m.log)
+		if m.child.waitGone(killGrace) {
+			m.child.reap()
+		}
+	}
+	if !m.child.reaped {
+		m.log.Error("archil is stuck and could not be reaped", "pid", m.child.Pid())
+		return
+	}
+	m.log.Info("archil exited", "pid", m.child.Pid(), "status", m.child.cmd.ProcessState.String())
+}
+
+// dev is the device of the client's mount: the one WaitReady saw, else
+// whatever archil mount is at the mount point now (preflight made sure
+// none was there before the client started).
+func (m *Mount) dev() string {
+	if m.mountDev != "" {
+		return m.mountDev
+	}
+	if top, err := currentTopMount(m.cfg.MountPoint); err == nil && top.isArchil() {
+		return top.Dev
+	}
+	return ""
+}

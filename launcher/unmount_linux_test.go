@@ -1,0 +1,43 @@
+package launcher
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// TestUnmountHelpersLeaveOthersAlone puts a tmpfs where the launcher
+// expects its mount and runs every way the launcher has of removing one:
+// none may touch it.
+func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
+	dir := t.TempDir()
+	t.Cleanup(func() { detachUnder(t, dir) })
+	mp := filepath.Join(dir, "mnt")
+	must(t, os.Mkdir(mp, 0o755))
+	must(t, unix.Mount("tmpfs", mp, "tmpfs", 0, "size=1m"))
+	must(t, os.WriteFile(filepath.Join(mp, "theirs"), []byte("x"), 0o644))
+	before, err := currentTopMount(mp)
+	must(t, err)
+	log := hclog.NewNullLogger()
+
+	if n, err := detachArchil(mp, log); n != 0 || err != nil {
+		t.Errorf("detachArchil = %d, %v", n, err)
+	}
+	if there, err := unmountArchil(mp, log); there || err != nil {
+		t.Errorf("unmountArchil = %v, %v", there, err)
+	}
+	abortConnection(mp, before.Dev, log)
+	abortConnection(mp, "", log)
+
+	after, err := currentTopMount(mp)
+	must(t, err)
+	if after == nil || after.ID != before.ID || after.FSType != "tmpfs" {
+		t.Fatalf("top mount changed: %+v -> %+v", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(mp, "theirs")); err != nil {
+		t.Errorf("tmpfs content: %v", err)
+	}
+}
