@@ -10,16 +10,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/archil-nix/archil-launch/broker"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // hangGuard bounds every wait of a test. It is a guard against a hung
@@ -28,26 +28,12 @@ const hangGuard = 60 * time.Second
 
 // buildFake builds cmd/archil-fake into dir as "archil".
 func buildFake(t testing.TB, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "archil")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goTool, "build", "-o", bin, "../cmd/archil-fake").CombinedOutput()
-	if err != nil {
-		t.Fatalf("failed to build archil-fake: %v\n%s", err, out)
-	}
-	return bin
+	return testkit.Build(t, "./cmd/archil-fake", filepath.Join(dir, "archil"))
 }
 
 // buildLauncher builds cmd/archil-launch into dir.
 func buildLauncher(t testing.TB, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "archil-launch")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goTool, "build", "-o", bin, "../cmd/archil-launch").CombinedOutput()
-	if err != nil {
-		t.Fatalf("failed to build archil-launch: %v\n%s", err, out)
-	}
-	return bin
+	return testkit.Build(t, "./cmd/archil-launch", filepath.Join(dir, "archil-launch"))
 }
 
 // startBinary runs the archil-launch binary on the fixture's mount the way
@@ -94,25 +80,6 @@ func waitNoteOnly(t testing.TB, f *fixture, want string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the launcher's log and the
-// client's output, written from several goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is one mount under a test's temp directory: the fake's state,
 // a notify socket, a config and captured output.
 type fixture struct {
@@ -121,8 +88,8 @@ type fixture struct {
 	state  string
 	token  string
 	cfg    *Config
-	out    *syncBuffer // launcher log and client output
-	notes  chan string // messages received on NOTIFY_SOCKET
+	out    *testkit.Buffer // launcher log and client output
+	notes  chan string     // messages received on NOTIFY_SOCKET
 	sockFd *net.UnixConn
 }
 
@@ -137,7 +104,7 @@ func newFixture(t testing.TB, bin string) *fixture {
 		dir:   dir,
 		state: filepath.Join(dir, "state"),
 		token: fmt.Sprintf("tok-%d-SECRETVALUE-%d", os.Getpid(), time.Now().UnixNano()),
-		out:   &syncBuffer{},
+		out:   &testkit.Buffer{},
 		notes: make(chan string, 1024),
 	}
 	must(t, os.MkdirAll(filepath.Join(f.state, "knobs"), 0o755))

@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/archil-nix/archil-launch/internal/mountns"
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // Every test runs in a private mount namespace: nothing it mounts can
@@ -123,26 +123,8 @@ func (f *fake) mount(extra ...string) {
 // fgServer is a foreground (--no-fork) mount process.
 type fgServer struct {
 	cmd    *exec.Cmd
-	stderr syncBuffer
+	stderr testkit.Buffer
 	done   chan struct{}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startServer starts `mount --no-fork` and waits for the mount.
@@ -269,11 +251,7 @@ func exists(path string) bool {
 
 // TestFake builds archil-fake once and runs every scenario against it.
 func TestFake(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "archil-fake")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testkit.Build(t, "./cmd/archil-fake", filepath.Join(t.TempDir(), "archil-fake"))
 	for _, tc := range []struct {
 		name string
 		test func(t *testing.T, f *fake)

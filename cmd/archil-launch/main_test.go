@@ -3,19 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/archil-nix/archil-launch/internal/mountns"
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // TestMain registers archil-launch as a testscript command and runs every
@@ -29,11 +27,12 @@ type nsRunner struct{ m *testing.M }
 func (r nsRunner) Run() int { return mountns.Run(r.m) }
 
 func TestScripts(t *testing.T) {
+	fake := testkit.Build(t, "./cmd/archil-fake", filepath.Join(t.TempDir(), "archil"))
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
-			env.Setenv("ARCHIL_FAKE", fakeBinary(t))
+			env.Setenv("ARCHIL_FAKE", fake)
 			env.Setenv("TOKEN", "tok-Fixture-9f8e7d6c5b4a")
 			return nil
 		},
@@ -42,32 +41,6 @@ func TestScripts(t *testing.T) {
 			"waitmount": cmdWaitMount,
 		},
 	})
-}
-
-var (
-	fakeOnce sync.Once
-	fakePath string
-	fakeErr  error
-)
-
-// fakeBinary builds cmd/archil-fake once for all scripts.
-func fakeBinary(t *testing.T) string {
-	fakeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "archil-fake-bin-")
-		if err != nil {
-			fakeErr = err
-			return
-		}
-		fakePath = filepath.Join(dir, "archil")
-		out, err := exec.Command("go", "build", "-o", fakePath, "../archil-fake").CombinedOutput()
-		if err != nil {
-			fakeErr = fmt.Errorf("go build archil-fake: %v: %s", err, out)
-		}
-	})
-	if fakeErr != nil {
-		t.Fatal(fakeErr)
-	}
-	return fakePath
 }
 
 // cmdMkconfig writes a mount config: mkconfig FILE key=value...
