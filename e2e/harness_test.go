@@ -53,13 +53,20 @@ func TestMain(m *testing.M) {
 	os.Exit(mountns.Run(withFigures{m}))
 }
 
-// withFigures prints the figures the tests recorded after they ran, on
-// stdout, where a plain (non -v) run shows them too.
+// withFigures prints the figures the tests recorded after they ran: on
+// stdout (go test shows it with -v or on failure) and, when
+// ARCHIL_E2E_FIGURES names a file, there too (scripts/test.sh prints it).
 type withFigures struct{ m *testing.M }
 
 func (w withFigures) Run() int {
 	code := w.m.Run()
 	printFigures(os.Stdout)
+	if path := os.Getenv("ARCHIL_E2E_FIGURES"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			printFigures(f)
+			f.Close()
+		}
+	}
 	return code
 }
 

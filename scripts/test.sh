@@ -15,4 +15,8 @@ go vet -tags e2e ./e2e/
 # The container suite runs alone, after the rest, so that nothing else
 # competes with its boots for the two cores.
 go test -count=1 -timeout 20m $(go list ./... | grep -v /e2e)
-go test -tags e2e -count=1 -timeout 20m ./e2e/
+figures=$(mktemp)
+trap 'rm -f "$figures"' EXIT
+ARCHIL_E2E_FIGURES=$figures go test -tags e2e -count=1 -timeout 20m ./e2e/
+echo "systemd 257 container suite, figures:"
+cat "$figures"
