@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/archil-nix/archil-launch/internal/fakedisk"
 	"github.com/archil-nix/archil-launch/internal/mountns"
 )
 
@@ -901,27 +902,7 @@ func tail(s string, n int) string {
 
 // backingPath is archil-fake's backing directory of a disk (with its
 // ":/sub/path").
-func backingPath(disk string) string {
-	_, sub, _ := strings.Cut(disk, ":")
-	return filepath.Join(fakeState, "backing", sanitizeDisk(disk), filepath.Clean("/"+sub))
-}
-
-// sanitizeDisk mirrors archil-fake's backing directory naming.
-func sanitizeDisk(disk string) string {
-	name, _, _ := strings.Cut(disk, ":")
-	b := []byte(name)
-	for i, ch := range b {
-		ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
-			ch == '.' || ch == '-' || ch == '@'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 || b[0] == '.' {
-		return "_" + string(b)
-	}
-	return string(b)
-}
+func backingPath(disk string) string { return fakedisk.Backing(fakeState, disk) }
 
 // ---------------------------------------------------------------------------
 // Figures, printed at the end of the run.

@@ -158,18 +158,28 @@ func checkName(name string) error {
 	return nil
 }
 
+// checkText applies what every name and path field shares: not empty, not
+// longer than max bytes, no control characters.
+func checkText(field, s string, max int) error {
+	switch {
+	case s == "":
+		return fieldError(field, "must not be empty")
+	case len(s) > max:
+		return fieldError(field, "is longer than %d bytes", max)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return fieldError(field, "must not contain control characters: %q", s)
+	}
+	return nil
+}
+
 // CheckDiskName applies the diskName rules: owner/name, user@domain/name
 // or dsk-<16 hex digits>, optionally followed by :/path.
 func CheckDiskName(disk string) error {
 	const field = "diskName"
-	switch {
-	case disk == "":
-		return fieldError(field, "must not be empty")
-	case len(disk) > maxDiskNameBytes:
-		return fieldError(field, "is longer than %d bytes", maxDiskNameBytes)
-	case strings.IndexFunc(disk, unicode.IsControl) >= 0:
-		return fieldError(field, "must not contain control characters: %q", disk)
-	case strings.IndexFunc(disk, unicode.IsSpace) >= 0:
+	if err := checkText(field, disk, maxDiskNameBytes); err != nil {
+		return err
+	}
+	if strings.IndexFunc(disk, unicode.IsSpace) >= 0 {
 		return fieldError(field, "must not contain whitespace: %q", disk)
 	}
 	disk, sub, hasSub := strings.Cut(disk, ":")
@@ -209,13 +219,10 @@ func CheckDiskName(disk string) error {
 // unmounts at a path that passed them.
 func CheckMountPoint(mp string) error {
 	const field = "mountPoint"
+	if err := checkText(field, mp, maxMountPointBytes); err != nil {
+		return err
+	}
 	switch {
-	case mp == "":
-		return fieldError(field, "must not be empty")
-	case len(mp) > maxMountPointBytes:
-		return fieldError(field, "is longer than %d bytes", maxMountPointBytes)
-	case strings.IndexFunc(mp, unicode.IsControl) >= 0:
-		return fieldError(field, "must not contain control characters: %q", mp)
 	case !strings.HasPrefix(mp, "/"):
 		return fieldError(field, "must be absolute: %q", mp)
 	case mp == "/":

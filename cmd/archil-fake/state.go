@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/archil-nix/archil-launch/internal/fakedisk"
 )
 
 // defaultStateDir is used when ARCHIL_FAKE_STATE is unset.
@@ -47,7 +49,7 @@ func (s *state) diskDirs(disk string) (backing, cache string, err error) {
 			return "", "", fmt.Errorf("invalid disk %q: '..' segment", disk)
 		}
 	}
-	key := sanitize(name)
+	key := fakedisk.Key(name)
 	backing = s.path("backing", key, sub)
 	cache = s.path("cache", key, sub)
 	for _, d := range []string{backing, cache} {
@@ -56,22 +58,6 @@ func (s *state) diskDirs(disk string) (backing, cache string, err error) {
 		}
 	}
 	return backing, cache, nil
-}
-
-// sanitize turns a disk name into one path segment.
-func sanitize(disk string) string {
-	b := []byte(disk)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '.' || c == '-' || c == '@'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 || b[0] == '.' {
-		return "_" + string(b)
-	}
-	return string(b)
 }
 
 // ctlName is the control socket's file name for a mount point.
