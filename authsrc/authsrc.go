@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 // ErrNotFound means the source does not have the credential.
@@ -42,7 +43,9 @@ type Source interface {
 // readSecretFile reads a credential file. A missing file is ErrNotFound;
 // anything else that stops the read is an error naming the path.
 func readSecretFile(path string) ([]byte, fs.FileInfo, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO planted where a credential should be
+	// must not hang the launcher; the regular-file check below refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, ErrNotFound
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -160,5 +161,17 @@ func TestFileSource(t *testing.T) {
 	}
 	if _, err := (File{Path: filepath.Join(dir, "absent")}).Lookup(context.Background(), "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("absent: %v", err)
+	}
+}
+
+// A FIFO where a credential file should be is refused, not waited on.
+func TestFIFOIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "archil-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := (Credstore{Dirs: []string{dir}}).Lookup(context.Background(), "archil-token")
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -149,6 +149,8 @@ func (s *statusRecorder) explain(ctx context.Context, err error, budget time.Dur
 		return errors.New("no metadata service: connection refused (not on EC2?)")
 	case errors.Is(s.sendErr, syscall.ENETUNREACH), errors.Is(s.sendErr, syscall.EHOSTUNREACH):
 		return errors.New("no metadata service: network unreachable (not on EC2?)")
+	case errors.Is(ctx.Err(), context.Canceled):
+		return errors.New("probe cancelled")
 	case ctx.Err() != nil:
 		return fmt.Errorf("no answer within %s (not on EC2, or the IMDSv2 token answer cannot reach this host: a hop limit of 1 blocks containers)", budget)
 	default:

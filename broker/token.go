@@ -31,6 +31,10 @@ func CheckToken(raw []byte) (Secret, error) {
 		return Secret{}, fmt.Errorf("token is longer than %d bytes", MaxTokenBytes)
 	case bytes.HasPrefix(b, []byte("/nix/store")):
 		return Secret{}, errors.New("token looks like a /nix/store path, not a token: the file holds a path instead of the token itself")
+	case !utf8.Valid(b):
+		// In Latin-1, 0x85 and 0xA0 are whitespace: no byte may slip
+		// past the whitespace rule by not being UTF-8.
+		return Secret{}, errors.New("token is not valid UTF-8")
 	}
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])

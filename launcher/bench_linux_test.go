@@ -65,9 +65,7 @@ func BenchmarkFailureExit(b *testing.B) {
 				r.waitNote("READY=1")
 				// Past the fake's own probe of its mount (see
 				// testChildKilledAtReady): measure the common case.
-				for !strings.Contains(f.out.String(), "info: mounted") {
-					time.Sleep(time.Millisecond)
-				}
+				f.waitLogged("info: mounted")
 				t0 := time.Now()
 				if kind == "crash" {
 					if err := syscall.Kill(f.mountPid(), syscall.SIGKILL); err != nil {

@@ -2,9 +2,11 @@ package launcher
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,7 +17,7 @@ import (
 // SIGTERM, and a start after the previous launcher was SIGKILLed.
 func TestBinary(t *testing.T) {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("no /dev/fuse: %v", err)
+		t.Fatalf("no /dev/fuse: %v", err)
 	}
 	dir := t.TempDir()
 	bin := buildFake(t, dir)
@@ -26,6 +28,15 @@ func TestBinary(t *testing.T) {
 		f.knob("flush-delay", "600")
 		cmd := f.startBinary(launch)
 		waitNoteOnly(t, f, "READY=1")
+		// No core dump, not even to a core_pattern pipe, of the launcher
+		// or of the client that has the token in its environment.
+		for _, pid := range []int{cmd.Process.Pid, f.mountPid()} {
+			limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+			must(t, err)
+			if !regexp.MustCompile(`Max core file size +1 +1 +bytes`).Match(limits) {
+				t.Errorf("pid %d core limit is not 1 byte:\n%s", pid, limits)
+			}
+		}
 		must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "a"), []byte("a"), 0o644))
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
 		if err := cmd.Wait(); err != nil {

@@ -19,6 +19,10 @@ const checkStatfsTimeout = time.Second
 // or busy (another mount, a non-empty directory, a non-directory).
 func inspectMountPoint(ctx context.Context, mp string) CheckItem {
 	item := CheckItem{Check: "mount point", Detail: mp}
+	if err := checkRealParent(mp); err != nil {
+		item.State, item.Detail = "busy", err.Error()
+		return item
+	}
 	top, err := currentTopMount(mp)
 	if err != nil {
 		item.State, item.Detail = "error", err.Error()

@@ -187,6 +187,19 @@ func (f *fixture) start() *running {
 	return r
 }
 
+// waitLogged waits until the launcher's log or the client's output holds
+// want.
+func (f *fixture) waitLogged(want string) {
+	f.t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for !strings.Contains(f.out.String(), want) {
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no %q in the output within %s\n%s", want, hangGuard, f.out)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // waitNote waits for a notify message containing want and returns it.
 func (r *running) waitNote(want string) string {
 	r.f.t.Helper()

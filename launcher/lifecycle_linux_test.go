@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,6 +45,8 @@ func TestLifecycle(t *testing.T) {
 		{"RefuseNonEmptyDir", testRefuseNonEmptyDir},
 		{"RefuseOtherMount", testRefuseOtherMount},
 		{"RefuseSymlink", testRefuseSymlink},
+		{"RefuseSymlinkParent", testRefuseSymlinkParent},
+		{"CoveredMount", testCoveredMount},
 		{"StaleDeadMount", testStaleDeadMount},
 		{"StaleLiveMount", testStaleLiveMount},
 		{"StaleHungMount", testStaleHungMount},
@@ -199,6 +202,9 @@ func testChildKilled(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	r := f.start()
 	r.waitReady()
+	// Past the fake's probe of its own mount: the moment of READY itself
+	// is testChildKilledAtReady's case.
+	f.waitLogged("info: mounted")
 	must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
 	err := r.wait()
 	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "signal: killed") {
@@ -356,6 +362,47 @@ func testRefuseSymlink(t *testing.T, bin string) {
 	refused(t, f, "is a symlink")
 }
 
+// A link in the parent path would mount under the resolved path, where
+// the launcher could not find its own mount.
+func testRefuseSymlinkParent(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	real := filepath.Join(f.dir, "real")
+	must(t, os.MkdirAll(real, 0o755))
+	link := filepath.Join(f.dir, "link")
+	must(t, os.Symlink(real, link))
+	f.cfg.MountPoint = filepath.Join(link, "deeper", "mnt")
+	refused(t, f, "lies under a symlink")
+	if _, err := os.Lstat(filepath.Join(real, "deeper")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("something was created behind the link: %v", err)
+	}
+}
+
+// Someone mounts a tmpfs over the live mount: the launcher exits non-zero
+// and never touches the tmpfs.
+func testCoveredMount(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	r := f.start()
+	r.waitNote("READY=1")
+	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
+	// Supervise may see the cover first, or the stop may: either way the
+	// archil mount could not be flushed, so the exit is non-zero.
+	err := r.stop()
+	if ExitCode(err) == 0 {
+		t.Errorf("exit 0 with the archil mount covered, want non-zero: %v", err)
+	}
+	top, terr := currentTopMount(f.cfg.MountPoint)
+	must(t, terr)
+	if top == nil || top.FSType != "tmpfs" {
+		t.Fatalf("the tmpfs is gone: %+v\n%s", top, f.out)
+	}
+	if _, err := os.Stat(filepath.Join(f.cfg.MountPoint, "theirs")); err != nil {
+		t.Errorf("tmpfs content changed: %v", err)
+	}
+	must(t, unix.Unmount(f.cfg.MountPoint, 0))
+	_, _ = detachArchil(f.cfg.MountPoint, hclog.NewNullLogger())
+}
+
 // startOrphan starts a client the way a killed launcher would have left
 // it: mounted, with nobody supervising it.
 func startOrphan(t *testing.T, f *fixture) *proc {
@@ -384,12 +431,7 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 	// The fake logs "mounted" once go-fuse is done probing its own mount;
 	// a SIGKILL before that can leave it stuck in the kernel (see
 	// testChildKilledAtReady), which is not what these tests are about.
-	for !strings.Contains(f.out.String(), "info: mounted") {
-		if time.Now().After(deadline) {
-			t.Fatalf("orphan did not log its mount\n%s", f.out)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	f.waitLogged("info: mounted")
 	return p
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -22,10 +23,16 @@ type mountEntry struct {
 	MountPoint string
 	FSType     string
 	Source     string
+	SuperOpts  string // per-superblock options, e.g. "rw,user_id=0,..."
 }
 
-// isArchil reports whether e is an archil mount; a nil e is not.
-func (e *mountEntry) isArchil() bool { return e != nil && e.FSType == archilFSType }
+// isArchil reports whether e is an archil mount made by root; a nil e is
+// not. The fstype alone is not enough: any user may run
+// `fusermount -o subtype=archil` on a directory they can write, and the
+// launcher must never take such a mount for its own and unmount it.
+func (e *mountEntry) isArchil() bool {
+	return e != nil && e.FSType == archilFSType && slices.Contains(strings.Split(e.SuperOpts, ","), "user_id=0")
+}
 
 // readMountinfo reads a whole mountinfo file from the start. The launcher
 // keeps one open file for poll(2), so it rewinds instead of reopening.
@@ -98,7 +105,16 @@ func parseMountinfoLine(line string) (mountEntry, error) {
 		MountPoint: unescapeMountinfo(f[4]),
 		FSType:     unescapeMountinfo(f[sep+1]),
 		Source:     unescapeMountinfo(f[sep+2]),
+		SuperOpts:  superOpts(f, sep),
 	}, nil
+}
+
+// superOpts is the field after the source, absent on some old kernels.
+func superOpts(f []string, sep int) string {
+	if sep+3 < len(f) {
+		return f[sep+3]
+	}
+	return ""
 }
 
 // unescapeMountinfo undoes the kernel's octal escapes (\040 space, \011

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -25,6 +26,9 @@ const probeTimeout = 5 * time.Second
 // directory, a non-directory.
 func Preflight(cfg *Config, log hclog.Logger) error {
 	mp := cfg.MountPoint
+	if err := checkRealParent(mp); err != nil {
+		return err
+	}
 	for i := 0; ; i++ {
 		top, err := currentTopMount(mp)
 		if err != nil {
@@ -102,6 +106,34 @@ func clearStale(cfg *Config, top *mountEntry, log hclog.Logger) error {
 			return fmt.Errorf("failed to detach the leftover archil mount at %s: %w", mp, err)
 		}
 		log.Info("detached leftover archil mount", "mount_point", mp, "mount_id", top.ID)
+	}
+	return nil
+}
+
+// checkRealParent refuses a mount point whose parent directories pass
+// through a symlink. The kernel lists a mount under its resolved path, so
+// the launcher would never find its own mount by the configured one, and a
+// link could lead into a directory the mountPoint rules forbid (/data ->
+// /etc). The mount point itself is checked by Lstat later: resolving it
+// could hang on a dead FUSE mount there.
+func checkRealParent(mp string) error {
+	parent := filepath.Dir(mp)
+	existing, rest := parent, ""
+	for {
+		if _, err := os.Lstat(existing); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("failed to inspect %s: %w", existing, err)
+		}
+		rest = filepath.Join(filepath.Base(existing), rest)
+		existing = filepath.Dir(existing)
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return fmt.Errorf("failed to resolve %s: %w", existing, err)
+	}
+	if resolved := filepath.Join(real, rest); resolved != parent {
+		return fmt.Errorf("mount point %s lies under a symlink (its directory is really %s); use the real path", mp, resolved)
 	}
 	return nil
 }

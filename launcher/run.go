@@ -19,6 +19,12 @@ func Run(ctx context.Context, cfg *Config, log hclog.Logger) error {
 		IMDSTimeout: cfg.IMDSTimeout,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while looking (an IMDS probe can take seconds):
+			// nothing was mounted, so this is a clean stop.
+			log.Info("stop requested while resolving the credential")
+			return nil
+		}
 		return exitErr(1, fmt.Errorf("failed to resolve the credential: %w", err))
 	}
 	log.Info("credential found", "method", cfg.AuthMethod, "source", res.Source, "location", res.Location)

@@ -1,9 +1,6 @@
 package launcher
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Stop ends the mount on request: `archil unmount` (it flushes pending
 // writes) bounded by cfg.StopTimeout, then umount and a lazy detach if the
@@ -34,9 +31,16 @@ func (m *Mount) stop() error {
 	mp := m.cfg.MountPoint
 	var fallback error
 	top, err := currentTopMount(mp)
-	if err != nil {
+	switch {
+	case err != nil:
 		fallback = err
-	} else if top.isArchil() {
+	case top == nil:
+		fallback = fmt.Errorf("the archil mount at %s was already gone; archil unmount not run", mp)
+	case !top.isArchil():
+		// Another mount covers ours: `archil unmount <path>` would not
+		// reach it, and the other mount is not ours to touch.
+		fallback = fmt.Errorf("a %s mount covers the archil mount at %s; archil unmount not run", top.FSType, mp)
+	default:
 		if err := archilUnmount(m.cfg, m.cfg.StopTimeout, m.log); err != nil {
 			fallback = err
 		} else {
@@ -47,7 +51,7 @@ func (m *Mount) stop() error {
 		m.log.Error("archil unmount failed; falling back to umount, pending writes may be lost", "error", fallback)
 	}
 	if there, err := unmountArchil(mp, m.log); err != nil {
-		fallback = errors.Join(fallback, err)
+		fallback = joinErr(fallback, err)
 	} else if there && fallback == nil {
 		fallback = fmt.Errorf("archil unmount returned but the mount at %s was still there", mp)
 		m.log.Error("mount still there after archil unmount; unmounted it, pending writes may be lost", "mount_point", mp)
@@ -55,12 +59,21 @@ func (m *Mount) stop() error {
 	m.reapChild()
 	// A client killed just now can leave a dead mount behind.
 	if _, err := detachArchil(mp, m.log); err != nil {
-		fallback = errors.Join(fallback, err)
+		fallback = joinErr(fallback, err)
 	}
 	if fallback != nil {
 		return exitErr(1, fmt.Errorf("failed to unmount %s cleanly: %w", mp, fallback))
 	}
 	return nil
+}
+
+// joinErr joins two errors on one line (errors.Join puts a newline
+// between them, which splits a journal record).
+func joinErr(a, b error) error {
+	if a == nil {
+		return b
+	}
+	return fmt.Errorf("%w; %w", a, b)
 }
 
 func (m *Mount) abort() error {

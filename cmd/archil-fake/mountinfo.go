@@ -7,9 +7,11 @@ import (
 	"strings"
 )
 
-// archilMounted reports whether /proc/self/mountinfo lists a fuse.archil
-// mount at mountPoint.
-func archilMounted(mountPoint string) bool {
+// archilOnTop reports whether the mount on top at mountPoint (the last
+// /proc/self/mountinfo entry for it) is a fuse.archil mount. Unmounting by
+// path reaches only the top mount: with another mount over ours, that
+// would be someone else's.
+func archilOnTop(mountPoint string) bool {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return false
@@ -17,18 +19,21 @@ func archilMounted(mountPoint string) bool {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	top := false
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) < 5 || unescape(fields[4]) != mountPoint {
 			continue
 		}
+		top = false
 		for i, field := range fields[6:] {
-			if field == "-" && 6+i+1 < len(fields) && fields[6+i+1] == "fuse.archil" {
-				return true
+			if field == "-" && 6+i+1 < len(fields) {
+				top = fields[6+i+1] == "fuse.archil"
+				break
 			}
 		}
 	}
-	return false
+	return top
 }
 
 // unescape undoes mountinfo's octal escapes (\040 for a space...).

@@ -114,8 +114,8 @@ func serve(st *state, a *mountArgs) error {
 			}
 		case sig := <-sigs:
 			logf("info", "%v: unmounting without flushing (%d pending changes lost)", sig, srv.store.pendingCount())
-			if done == nil || srv.dropped.Load() || !archilMounted(a.mountPoint) {
-				logf("info", "not mounted any more, exiting")
+			if done == nil || srv.dropped.Load() || !archilOnTop(a.mountPoint) {
+				logf("info", "not mounted (or covered by another mount), exiting")
 				return nil
 			}
 			if err := srv.fuse.Unmount(); err != nil {
@@ -195,6 +195,9 @@ func (srv *server) unmount() (int, error) {
 	}
 	if srv.dropped.Load() {
 		return 0, errors.New("not mounted")
+	}
+	if !archilOnTop(srv.args.mountPoint) {
+		return 0, errors.New("another mount covers the archil mount")
 	}
 	logf("info", "unmounting %s", srv.args.mountPoint)
 	n, err := srv.store.flushAll()

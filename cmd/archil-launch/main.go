@@ -125,12 +125,19 @@ func runMount(path string, stderr io.Writer) int {
 	return launcher.ExitCode(err)
 }
 
-// protectMemory keeps the token out of core dumps: no core file for the
-// launcher or, through the inherited limit, for the client, and no ptrace
-// or /proc/<pid>/mem access by other users.
+// protectMemory keeps the token out of core dumps, of the launcher and,
+// through the inherited limit, of the client (whose environment holds it).
+// The core limit is 1 byte, not 0: the kernel writes no core file under a
+// page anyway, and 1 is its marker for "do not pipe a dump to
+// core_pattern's helper" (fs/coredump.c), so systemd-coredump never sees
+// the process and cannot log its environment. 0 still runs the helper.
+// Non-dumpable also bars ptrace and /proc/<pid>/mem to other users.
 func protectMemory(stderr io.Writer) {
-	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
-		fmt.Fprintf(stderr, "archil-launch: warning: failed to disable core dumps: %v\n", err)
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 1, Max: 1}); err != nil {
+		// A unit's LimitCORE=0 leaves no room to raise it to 1.
+		if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+			fmt.Fprintf(stderr, "archil-launch: warning: failed to disable core dumps: %v\n", err)
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fmt.Fprintf(stderr, "archil-launch: warning: failed to mark the process non-dumpable: %v\n", err)
