@@ -349,7 +349,13 @@ let
         pkgs.fuse3
         "/run/wrappers"
       ];
-      unitConfig.StartLimitIntervalSec = 0;
+      unitConfig = {
+        StartLimitIntervalSec = 0;
+        # The file system the mount point lives on: mounted before the
+        # launcher creates the directory, unmounted only after our stop.
+        # Not the mount point itself: that is our own mount.
+        RequiresMountsFor = [ (dirOf m.mountPoint) ];
+      };
       serviceConfig = {
         Type = "notify";
         NotifyAccess = "main";
