@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // TestTokenVectors runs testdata/token: <case>.token is a credential
@@ -23,14 +25,7 @@ func TestTokenVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			expect, err := os.ReadFile(strings.TrimSuffix(p, ".token") + ".expect")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, ok := strings.CutPrefix(strings.TrimSuffix(string(expect), "\n"), "expect: ")
-			if !ok {
-				t.Fatalf("bad expect file: %q", expect)
-			}
+			want := testkit.ReadExpect(t, strings.TrimSuffix(p, ".token")+".expect")
 			secret, err := CheckToken(raw)
 			switch {
 			case strings.HasPrefix(want, "ok len "):

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // TestConfigVectors runs every file in testdata/config: <case>.json is the
@@ -20,7 +22,10 @@ func TestConfigVectors(t *testing.T) {
 	for _, p := range paths {
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
 		t.Run(name, func(t *testing.T) {
-			want := readExpect(t, strings.TrimSuffix(p, ".json")+".expect")
+			want := testkit.ReadExpect(t, strings.TrimSuffix(p, ".json")+".expect")
+			if want != "ok" && !strings.HasPrefix(want, "error ") {
+				t.Fatalf("outcome %q is neither ok nor error <text>", want)
+			}
 			cfg, err := LoadConfig(p)
 			switch {
 			case want == "ok" && err != nil:
@@ -49,20 +54,6 @@ func TestConfigVectors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func readExpect(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("every vector needs its .expect file: %v", err)
-	}
-	line := strings.TrimSuffix(string(b), "\n")
-	want, ok := strings.CutPrefix(line, "expect: ")
-	if !ok || strings.Contains(line, "\n") || (want != "ok" && !strings.HasPrefix(want, "error ")) {
-		t.Fatalf("%s: want one line 'expect: ok' or 'expect: error <text>', got %q", path, line)
-	}
-	return want
 }
 
 func TestConfigDefaults(t *testing.T) {

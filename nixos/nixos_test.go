@@ -29,6 +29,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 var update = os.Getenv("UPDATE_GOLDEN") != ""
@@ -279,12 +281,8 @@ func loadVectors(t *testing.T) []vector {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exp, err := os.ReadFile(strings.TrimSuffix(f, ".json") + ".expect")
-		if err != nil {
-			t.Fatalf("%s: %v", id, err)
-		}
 		v := vector{id: id}
-		line := strings.TrimSpace(string(exp))
+		line := "expect: " + testkit.ReadExpect(t, strings.TrimSuffix(f, ".json")+".expect")
 		if line == "expect: ok" {
 			v.ok = true
 		} else if m := expectErrorRe.FindStringSubmatch(line); m != nil {

@@ -57,3 +57,20 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// ReadExpect reads a test vector's expected outcome: a file holding one
+// line "expect: <outcome>". It returns <outcome> ("ok", "error <text>",
+// or what the vector kind defines).
+func ReadExpect(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("every vector needs its .expect file: %v", err)
+	}
+	line := strings.TrimSuffix(string(b), "\n")
+	outcome, ok := strings.CutPrefix(line, "expect: ")
+	if !ok || outcome == "" || strings.Contains(line, "\n") {
+		t.Fatalf("%s: want one line 'expect: <outcome>', got %q", path, line)
+	}
+	return outcome
+}
