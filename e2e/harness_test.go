@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/archil-nix/archil-launch/internal/fakedisk"
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/mountns"
 )
 
@@ -856,8 +857,7 @@ func (c *Container) MountInfo(mp string) []string {
 	var lines []string
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) > 4 && unescapeMount(f[4]) == mp {
+		if e, err := mountinfo.ParseLine(sc.Text()); err == nil && e.MountPoint == mp {
 			lines = append(lines, sc.Text())
 		}
 	}
@@ -873,11 +873,6 @@ func (c *Container) ArchilMounts(mp string) int {
 		}
 	}
 	return n
-}
-
-func unescapeMount(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
 }
 
 // GrepToken fails the test when the token is found in text.

@@ -32,7 +32,7 @@ func BenchmarkReadyLatency(b *testing.B) {
 			defer w.close()
 			for {
 				top, err := w.top(f.cfg.MountPoint)
-				if err == nil && top.isArchil() {
+				if err == nil && isArchil(top) {
 					visible <- time.Now()
 					return
 				}

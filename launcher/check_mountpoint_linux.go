@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // checkStatfsTimeout bounds --check's look at a mount: a hung FUSE server
@@ -23,14 +25,14 @@ func inspectMountPoint(ctx context.Context, mp string) CheckItem {
 		item.State, item.Detail = "busy", err.Error()
 		return item
 	}
-	top, err := currentTopMount(mp)
+	top, err := mountinfo.CurrentTop(mp)
 	if err != nil {
 		item.State, item.Detail = "error", err.Error()
 		return item
 	}
 	if top != nil {
 		switch err := statfsWithin(ctx, mp, checkStatfsTimeout); {
-		case !top.isArchil():
+		case !isArchil(top):
 			item.State, item.Detail = "busy", "a "+top.FSType+" filesystem is mounted at "+mp+"; the launcher will refuse it"
 		case errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED):
 			item.State, item.Detail = "stale", "dead archil mount at "+mp+" (client gone); the next start detaches it"

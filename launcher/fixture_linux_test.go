@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
@@ -259,9 +260,9 @@ func (r *running) stop() error {
 // statfs answers from FUSE.
 func (f *fixture) assertMounted() {
 	f.t.Helper()
-	top, err := currentTopMount(f.cfg.MountPoint)
+	top, err := mountinfo.CurrentTop(f.cfg.MountPoint)
 	must(f.t, err)
-	if !top.isArchil() {
+	if !isArchil(top) {
 		f.t.Fatalf("mount point has %+v on top, want fuse.archil", top)
 	}
 	var st unix.Statfs_t
@@ -349,7 +350,7 @@ func (f *fixture) mountPid() int {
 // archilMounts counts fuse.archil mounts in this namespace.
 func archilMounts(t testing.TB) int {
 	t.Helper()
-	data, err := os.ReadFile(mountinfoPath)
+	data, err := os.ReadFile(mountinfo.Path)
 	must(t, err)
 	return strings.Count(string(data), " - "+archilFSType+" ")
 }
@@ -391,14 +392,14 @@ func openFds(t testing.TB) int {
 // detachUnder lazily detaches every mount under dir, deepest first, so
 // that removing dir can never reach through a mount.
 func detachUnder(t testing.TB, dir string) {
-	data, err := os.ReadFile(mountinfoPath)
+	data, err := os.ReadFile(mountinfo.Path)
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 		return
 	}
 	var mps []string
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		e, err := parseMountinfoLine(line)
+		e, err := mountinfo.ParseLine(line)
 		if err == nil && strings.HasPrefix(e.MountPoint, dir+"/") {
 			mps = append(mps, e.MountPoint)
 		}

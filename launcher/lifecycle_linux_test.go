@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // TestLifecycle runs the launcher against cmd/archil-fake, a real FUSE
@@ -342,7 +344,7 @@ func testRefuseOtherMount(t *testing.T, bin string) {
 	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
 	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
 	refused(t, f, "already has a tmpfs mount")
-	top, err := currentTopMount(f.cfg.MountPoint)
+	top, err := mountinfo.CurrentTop(f.cfg.MountPoint)
 	must(t, err)
 	if top == nil || top.FSType != "tmpfs" {
 		t.Fatalf("the tmpfs is gone: %+v", top)
@@ -391,7 +393,7 @@ func testCoveredMount(t *testing.T, bin string) {
 	if ExitCode(err) == 0 {
 		t.Errorf("exit 0 with the archil mount covered, want non-zero: %v", err)
 	}
-	top, terr := currentTopMount(f.cfg.MountPoint)
+	top, terr := mountinfo.CurrentTop(f.cfg.MountPoint)
 	must(t, terr)
 	if top == nil || top.FSType != "tmpfs" {
 		t.Fatalf("the tmpfs is gone: %+v\n%s", top, f.out)
@@ -419,7 +421,7 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 	for {
 		top, err := w.top(f.cfg.MountPoint)
 		must(t, err)
-		if top.isArchil() {
+		if isArchil(top) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/archil-nix/archil-launch/broker"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/archil-nix/archil-launch/broker"
 )
 
 // Mount is one running `archil mount` client and the mount it makes.

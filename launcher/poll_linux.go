@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // pollFds waits with poll(2) until one of pfds is ready, or timeout passes
@@ -56,11 +58,11 @@ func newWatch(ctx context.Context) (*watch, error) {
 	// Not os.Open: it would register the file with Go's netpoller, whose
 	// epoll consumes the change events before our poll(2) can see them.
 	// A blocking fd wrapped by os.NewFile stays out of the netpoller.
-	fd, err := unix.Open(mountinfoPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(mountinfo.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open mountinfo: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), mountinfoPath)
+	f := os.NewFile(uintptr(fd), mountinfo.Path)
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		f.Close()
@@ -93,12 +95,12 @@ func (w *watch) wait(timeout time.Duration) (event, error) {
 }
 
 // top reads the mount table and returns the top mount at path.
-func (w *watch) top(path string) (*mountEntry, error) {
+func (w *watch) top(path string) (*mountinfo.Entry, error) {
 	data, err := readMountinfo(w.mountinfo)
 	if err != nil {
 		return nil, err
 	}
-	return topMount(data, path)
+	return mountinfo.Top(data, path)
 }
 
 func (w *watch) close() {

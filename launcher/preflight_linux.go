@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // probeTimeout bounds the statfs that tells a live archil mount from a dead
@@ -30,14 +32,14 @@ func Preflight(cfg *Config, log hclog.Logger) error {
 		return err
 	}
 	for i := 0; ; i++ {
-		top, err := currentTopMount(mp)
+		top, err := mountinfo.CurrentTop(mp)
 		if err != nil {
 			return err
 		}
 		if top == nil {
 			break
 		}
-		if !top.isArchil() {
+		if !isArchil(top) {
 			return fmt.Errorf("mount point %s already has a %s mount on it; refusing to mount over it", mp, top.FSType)
 		}
 		if i == maxStack {
@@ -71,7 +73,7 @@ func Preflight(cfg *Config, log hclog.Logger) error {
 }
 
 // clearStale removes the archil mount top from cfg.MountPoint.
-func clearStale(cfg *Config, top *mountEntry, log hclog.Logger) error {
+func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger) error {
 	mp := cfg.MountPoint
 	err := statfsWithin(context.Background(), mp, probeTimeout)
 	if errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED) {
@@ -89,19 +91,19 @@ func clearStale(cfg *Config, top *mountEntry, log hclog.Logger) error {
 	if err := archilUnmount(cfg, cfg.StopTimeout, log); err != nil {
 		log.Warn("archil unmount of the leftover mount failed; detaching it, pending writes may be lost", "error", err)
 	}
-	now, err := currentTopMount(mp)
+	now, err := mountinfo.CurrentTop(mp)
 	if err != nil {
 		return err
 	}
-	if hung && now.isArchil() && now.ID == top.ID {
+	if hung && isArchil(now) && now.ID == top.ID {
 		// Nothing answers on it: fail what is stuck there, so that no
 		// program hangs on the detached mount for good.
 		abortConnection(mp, top.Dev, log)
-		if now, err = currentTopMount(mp); err != nil {
+		if now, err = mountinfo.CurrentTop(mp); err != nil {
 			return err
 		}
 	}
-	if now.isArchil() && now.ID == top.ID {
+	if isArchil(now) && now.ID == top.ID {
 		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
 			return fmt.Errorf("failed to detach the leftover archil mount at %s: %w", mp, err)
 		}

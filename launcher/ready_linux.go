@@ -27,7 +27,7 @@ func (m *Mount) WaitReady(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if top.isArchil() {
+		if isArchil(top) {
 			if !seen {
 				seen = true
 				m.log.Info("mount visible", "mount_point", mp, "mount_id", top.ID)

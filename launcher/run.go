@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/archil-nix/archil-launch/broker"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/archil-nix/archil-launch/broker"
 )
 
 // Run runs the mount described by cfg until ctx is done (SIGTERM/SIGINT)

@@ -1,6 +1,10 @@
 package launcher
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
+)
 
 // Stop ends the mount on request: `archil unmount` (it flushes pending
 // writes) bounded by cfg.StopTimeout, then umount and a lazy detach if the
@@ -30,13 +34,13 @@ func (m *Mount) stop() error {
 	defer m.watch.close()
 	mp := m.cfg.MountPoint
 	var fallback error
-	top, err := currentTopMount(mp)
+	top, err := mountinfo.CurrentTop(mp)
 	switch {
 	case err != nil:
 		fallback = err
 	case top == nil:
 		fallback = fmt.Errorf("the archil mount at %s was already gone; archil unmount not run", mp)
-	case !top.isArchil():
+	case !isArchil(top):
 		// Another mount covers ours: `archil unmount <path>` would not
 		// reach it, and the other mount is not ours to touch.
 		fallback = fmt.Errorf("a %s mount covers the archil mount at %s; archil unmount not run", top.FSType, mp)
@@ -115,7 +119,7 @@ func (m *Mount) dev() string {
 	if m.mountDev != "" {
 		return m.mountDev
 	}
-	if top, err := currentTopMount(m.cfg.MountPoint); err == nil && top.isArchil() {
+	if top, err := mountinfo.CurrentTop(m.cfg.MountPoint); err == nil && isArchil(top) {
 		return top.Dev
 	}
 	return ""

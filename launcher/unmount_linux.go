@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // Bounds that are not configurable: how long a signalled client gets to
@@ -24,11 +26,11 @@ const (
 func detachArchil(mp string, log hclog.Logger) (int, error) {
 	n := 0
 	for ; n < maxStack; n++ {
-		top, err := currentTopMount(mp)
+		top, err := mountinfo.CurrentTop(mp)
 		if err != nil {
 			return n, err
 		}
-		if !top.isArchil() {
+		if !isArchil(top) {
 			return n, nil
 		}
 		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
@@ -43,8 +45,8 @@ func detachArchil(mp string, log hclog.Logger) (int, error) {
 // and a lazy detach if that fails (busy). It never touches another
 // filesystem. It reports whether a mount was there.
 func unmountArchil(mp string, log hclog.Logger) (bool, error) {
-	top, err := currentTopMount(mp)
-	if err != nil || !top.isArchil() {
+	top, err := mountinfo.CurrentTop(mp)
+	if err != nil || !isArchil(top) {
 		return false, err
 	}
 	if err := unix.Unmount(mp, 0); err != nil {
@@ -69,8 +71,8 @@ func abortConnection(mp, dev string, log hclog.Logger) {
 			return
 		}
 	}
-	top, err := currentTopMount(mp)
-	if err != nil || !top.isArchil() || (dev != "" && top.Dev != dev) {
+	top, err := mountinfo.CurrentTop(mp)
+	if err != nil || !isArchil(top) || (dev != "" && top.Dev != dev) {
 		return
 	}
 	err = unix.Unmount(mp, unix.MNT_FORCE)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // TestUnmountHelpersLeaveOthersAlone puts a tmpfs where the launcher
@@ -19,7 +21,7 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	must(t, os.Mkdir(mp, 0o755))
 	must(t, unix.Mount("tmpfs", mp, "tmpfs", 0, "size=1m"))
 	must(t, os.WriteFile(filepath.Join(mp, "theirs"), []byte("x"), 0o644))
-	before, err := currentTopMount(mp)
+	before, err := mountinfo.CurrentTop(mp)
 	must(t, err)
 	log := hclog.NewNullLogger()
 
@@ -32,7 +34,7 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	abortConnection(mp, before.Dev, log)
 	abortConnection(mp, "", log)
 
-	after, err := currentTopMount(mp)
+	after, err := mountinfo.CurrentTop(mp)
 	must(t, err)
 	if after == nil || after.ID != before.ID || after.FSType != "tmpfs" {
 		t.Fatalf("top mount changed: %+v -> %+v", before, after)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/mountns"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 )
@@ -93,19 +94,8 @@ func cmdWaitMount(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func isArchilMount(path string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		for i := 6; i+1 < len(f); i++ {
-			if f[i] == "-" && f[4] == path && f[i+1] == "fuse.archil" {
-				return true
-			}
-		}
-	}
-	return false
+	top, err := mountinfo.CurrentTop(path)
+	return err == nil && top != nil && top.FSType == "fuse.archil"
 }
 
 // TestExitCodes checks run's statuses in-process: 0 ok, 1 problem or bad

@@ -1,11 +1,11 @@
-package launcher
+package mountinfo
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestTopMount(t *testing.T) {
+func TestTop(t *testing.T) {
 	data := strings.Join([]string{
 		`22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw`,
 		`30 22 0:40 / /mnt/a\040b rw,nosuid,nodev master:3 shared:9 - fuse.archil acme/data[aws-us-east-1] rw,user_id=0`,
@@ -26,17 +26,17 @@ func TestTopMount(t *testing.T) {
 		{"/", 22, "ext4"},
 	}
 	for _, tt := range tests {
-		top, err := topMount([]byte(data), tt.path)
+		top, err := Top([]byte(data), tt.path)
 		if err != nil {
-			t.Fatalf("topMount(%q): %v", tt.path, err)
+			t.Fatalf("Top(%q): %v", tt.path, err)
 		}
 		if top == nil || top.ID != tt.id || top.FSType != tt.fstype {
-			t.Errorf("topMount(%q) = %+v, want id %d fstype %s", tt.path, top, tt.id, tt.fstype)
+			t.Errorf("Top(%q) = %+v, want id %d fstype %s", tt.path, top, tt.id, tt.fstype)
 		}
 	}
 	for _, path := range []string{"/mnt", "/mnt/a b/c", "/mnt/a\\040b"} {
-		if top, err := topMount([]byte(data), path); err != nil || top != nil {
-			t.Errorf("topMount(%q) = %+v, %v; want nothing", path, top, err)
+		if top, err := Top([]byte(data), path); err != nil || top != nil {
+			t.Errorf("Top(%q) = %+v, %v; want nothing", path, top, err)
 		}
 	}
 }
@@ -48,8 +48,8 @@ func TestParseMountinfoLineErrors(t *testing.T) {
 		"22 1 0:21 / / rw -", // nothing after it
 		"x 1 0:21 / / rw - ext4 /dev/vda rw",
 	} {
-		if _, err := parseMountinfoLine(line); err == nil {
-			t.Errorf("parseMountinfoLine(%q): no error", line)
+		if _, err := ParseLine(line); err == nil {
+			t.Errorf("ParseLine(%q): no error", line)
 		}
 	}
 }
@@ -63,8 +63,8 @@ func TestUnescapeMountinfo(t *testing.T) {
 		`not\999octal`:  `not\999octal`,
 		`\011\012\040x`: "\t\n x",
 	} {
-		if got := unescapeMountinfo(in); got != want {
-			t.Errorf("unescapeMountinfo(%q) = %q, want %q", in, got, want)
+		if got := Unescape(in); got != want {
+			t.Errorf("Unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,0 +1,117 @@
+// Package mountinfo reads proc(5) mountinfo: which mount is on top at a
+// path, its id, device, filesystem type and superblock options. The
+// launcher, the test double and the tests all read it through here.
+package mountinfo
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Path is this process's mount table.
+const Path = "/proc/self/mountinfo"
+
+// Entry is the part of one mountinfo line this project looks at.
+type Entry struct {
+	ID         int
+	Dev        string // major:minor; for FUSE the minor names the connection
+	MountPoint string
+	FSType     string
+	Source     string
+	SuperOpts  string // per-superblock options, e.g. "rw,user_id=0,..."
+}
+
+// Top returns the mount at exactly path that is on top (the last entry
+// for that path) in the mountinfo text data, or nil when nothing is
+// mounted there.
+func Top(data []byte, path string) (*Entry, error) {
+	var top *Entry
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
+	for sc.Scan() {
+		e, err := ParseLine(sc.Text())
+		if err != nil {
+			return nil, err
+		}
+		if e.MountPoint == path {
+			top = &e
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("failed to parse mountinfo: %w", err)
+	}
+	return top, nil
+}
+
+// CurrentTop reads this process's mount table and returns the top mount at
+// path.
+func CurrentTop(path string) (*Entry, error) {
+	data, err := os.ReadFile(Path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read mountinfo: %w", err)
+	}
+	return Top(data, path)
+}
+
+// ParseLine parses one line of proc(5) mountinfo:
+//
+//	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue
+//
+// The optional fields end at a lone "-"; the fstype is the field after it.
+func ParseLine(line string) (Entry, error) {
+	f := strings.Fields(line)
+	sep := -1
+	for i := 6; i < len(f); i++ {
+		if f[i] == "-" {
+			sep = i
+			break
+		}
+	}
+	if len(f) < 7 || sep < 0 || sep+2 >= len(f) {
+		return Entry{}, fmt.Errorf("failed to parse mountinfo line %q: too few fields", line)
+	}
+	id, err := strconv.Atoi(f[0])
+	if err != nil {
+		return Entry{}, fmt.Errorf("failed to parse mountinfo line %q: bad mount id", line)
+	}
+	return Entry{
+		ID:         id,
+		Dev:        f[2],
+		MountPoint: Unescape(f[4]),
+		FSType:     Unescape(f[sep+1]),
+		Source:     Unescape(f[sep+2]),
+		SuperOpts:  superOpts(f, sep),
+	}, nil
+}
+
+// superOpts is the field after the source, absent on some old kernels.
+func superOpts(f []string, sep int) string {
+	if sep+3 < len(f) {
+		return f[sep+3]
+	}
+	return ""
+}
+
+// Unescape undoes the kernel's octal escapes (\040 space, \011 tab, \012
+// newline, \134 backslash) in a mountinfo field.
+func Unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
