@@ -11,10 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
-	"syscall"
+
+	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
 // ErrNotFound means the source does not have the credential.
@@ -43,29 +42,12 @@ type Source interface {
 // readSecretFile reads a credential file. A missing file is ErrNotFound;
 // anything else that stops the read is an error naming the path.
 func readSecretFile(path string) ([]byte, fs.FileInfo, error) {
-	// O_NONBLOCK: opening a FIFO planted where a credential should be
-	// must not hang the launcher; the regular-file check below refuses it.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+	b, info, err := smallfile.Read(path, maxSecretBytes)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to open %s: %w", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to stat %s: %w", path, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("failed to read %s: %w", path, errors.Unwrap(err))
-	}
-	if len(b) > maxSecretBytes {
-		return nil, nil, fmt.Errorf("%s is larger than %d bytes", path, maxSecretBytes)
+	case err != nil:
+		return nil, nil, fmt.Errorf("failed to read %s: %w", path, smallfile.Cause(err))
 	}
 	return b, info, nil
 }

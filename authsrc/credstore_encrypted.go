@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
 // DefaultEncryptedCredstoreDirs are systemd's encrypted credential stores.
@@ -42,7 +44,7 @@ func (c EncryptedCredstore) decryptFile(ctx context.Context, id, path string) (*
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotFound
 	} else if err != nil {
-		return nil, fmt.Errorf("failed to stat %s: %w", path, errors.Unwrap(err))
+		return nil, fmt.Errorf("failed to stat %s: %w", path, smallfile.Cause(err))
 	}
 	b, err := c.decrypt(ctx, id, path)
 	if err != nil {

@@ -42,6 +42,22 @@ func TestSecretNeverPrints(t *testing.T) {
 			t.Fatalf("bad format output: %s", out)
 		}
 	}
+	// Paths of fmt that bypass the methods: %p, and a Secret in another
+	// type's unexported field (printed by reflection). These may look odd;
+	// they must not show the bytes in any base.
+	type holder struct{ tok Secret }
+	h := holder{s}
+	var bypass []string
+	for _, verb := range []string{"%p", "%v", "%+v", "%#v", "%s", "%x", "%d", "%o", "%b"} {
+		bypass = append(bypass, fmt.Sprintf(verb, s), fmt.Sprintf(verb, h), fmt.Sprintf(verb, &h))
+	}
+	for _, out := range bypass {
+		for _, leak := range []string{fixtureToken, "9f8e7d", "746f6b2d", "116 111 107", "164 157 153", "1110100 1101111"} {
+			if strings.Contains(out, leak) {
+				t.Fatalf("secret bytes printed: %s", out)
+			}
+		}
+	}
 	if !strings.Contains(fmt.Sprintf("%v", s), "[redacted]") || !strings.Contains(outputs[len(outputs)-3], "[redacted]") {
 		t.Fatal("redaction marker missing")
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -29,7 +31,7 @@ func CheckToken(raw []byte) (Secret, error) {
 		return Secret{}, errors.New("token is empty")
 	case len(b) > MaxTokenBytes:
 		return Secret{}, fmt.Errorf("token is longer than %d bytes", MaxTokenBytes)
-	case bytes.HasPrefix(b, []byte("/nix/store")):
+	case isStorePath(string(b)):
 		return Secret{}, errors.New("token looks like a /nix/store path, not a token: the file holds a path instead of the token itself")
 	case !utf8.Valid(b):
 		// In Latin-1, 0x85 and 0xA0 are whitespace: no byte may slip
@@ -38,10 +40,23 @@ func CheckToken(raw []byte) (Secret, error) {
 	}
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
-		if unicode.IsSpace(r) || unicode.IsControl(r) {
-			return Secret{}, errors.New("token contains whitespace or a control character (only one trailing newline is allowed)")
+		// IsPrint also refuses format characters (a byte-order mark from
+		// an editor, zero-width spaces): invisible, and never in a token.
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return Secret{}, errors.New("token contains whitespace, a control or an invisible character (only one trailing newline is allowed)")
 		}
 		i += size
 	}
 	return NewSecret(bytes.Clone(b)), nil
+}
+
+// isStorePath reports whether v names /nix/store or a path in it, however
+// spelled (//nix/store, /nix/./store/x): a token file that holds the path
+// of the real token file in the store.
+func isStorePath(v string) bool {
+	if !strings.HasPrefix(v, "/") {
+		return false
+	}
+	clean := path.Clean(v)
+	return clean == "/nix/store" || strings.HasPrefix(clean, "/nix/store/")
 }

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -75,9 +74,10 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 		if dir == "" {
 			dir = DefaultConfigDir
 		}
-		found, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-		sort.Strings(found)
-		if len(found) == 0 {
+		found, err := configFiles(dir)
+		if err != nil {
+			report.Host = append(report.Host, CheckItem{Check: "configs", State: "error", Detail: err.Error()})
+		} else if len(found) == 0 {
 			report.Host = append(report.Host, CheckItem{Check: "configs", State: "missing", Detail: "no mount config (*.json) in " + dir})
 		}
 		paths = found
@@ -179,20 +179,40 @@ func checkResolver(cfg *Config, unit *UnitInfo, probe iamProbe) *broker.Resolver
 	return r
 }
 
+// configFiles lists dir's *.json files, sorted, as the shell would: hidden
+// files (an editor's .#name.json lock) are not configs.
+func configFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("failed to list mount configs: %w", err)
+	}
+	var found []string
+	for _, e := range entries {
+		if name := e.Name(); !strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".json") {
+			found = append(found, filepath.Join(dir, name))
+		}
+	}
+	return found, nil
+}
+
 type iamProbe = func(context.Context, time.Duration) (*authsrc.Role, error)
 
-// memoProbe asks the metadata service once per --check run: every IAM
-// mount on the host gets the same answer.
+// memoProbe asks the metadata service once per budget per --check run:
+// IAM mounts with the same imdsTimeoutSec get the same answer, and a mount
+// with a shorter budget is not passed by a slower answer another waited for.
 func memoProbe(probe iamProbe) iamProbe {
-	var role *authsrc.Role
-	var err error
-	done := false
+	type answer struct {
+		role *authsrc.Role
+		err  error
+	}
+	answers := map[time.Duration]answer{}
 	return func(ctx context.Context, budget time.Duration) (*authsrc.Role, error) {
-		if !done {
-			role, err = probe(ctx, budget)
-			done = true
+		a, ok := answers[budget]
+		if !ok {
+			a.role, a.err = probe(ctx, budget)
+			answers[budget] = a
 		}
-		return role, err
+		return a.role, a.err
 	}
 }
 
@@ -205,6 +225,9 @@ func addConflicts(mounts []MountReport, configs []*Config) {
 				continue
 			}
 			switch {
+			case a.Name == b.Name:
+				mounts[i].Checks = append(mounts[i].Checks, CheckItem{Check: "conflict", State: "duplicate",
+					Detail: fmt.Sprintf("another config file also names its mount %s (one unit, two mounts)", a.Name)})
 			case a.MountPoint == b.MountPoint:
 				mounts[i].Checks = append(mounts[i].Checks, CheckItem{Check: "conflict", State: "duplicate",
 					Detail: fmt.Sprintf("mount %s uses the same mount point %s", b.Name, a.MountPoint)})

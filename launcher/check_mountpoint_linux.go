@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
+	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
 // checkStatfsTimeout bounds --check's look at a mount: a hung FUSE server
@@ -30,10 +31,13 @@ func inspectMountPoint(ctx context.Context, mp string) CheckItem {
 		item.State, item.Detail = "error", err.Error()
 		return item
 	}
+	if top != nil && !isArchil(top) {
+		// No statfs: on an automount point it would trigger the mount.
+		item.State, item.Detail = "busy", "a "+top.FSType+" filesystem is mounted at "+mp+"; the launcher will refuse it"
+		return item
+	}
 	if top != nil {
 		switch err := statfsWithin(ctx, mp, checkStatfsTimeout); {
-		case !isArchil(top):
-			item.State, item.Detail = "busy", "a "+top.FSType+" filesystem is mounted at "+mp+"; the launcher will refuse it"
 		case errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED):
 			item.State, item.Detail = "stale", "dead archil mount at "+mp+" (client gone); the next start detaches it"
 		case err != nil:
@@ -50,7 +54,7 @@ func inspectMountPoint(ctx context.Context, mp string) CheckItem {
 	case err != nil:
 		item.State, item.Detail = "error", err.Error()
 	case !fi.IsDir():
-		item.State, item.Detail = "busy", mp+" is not a directory ("+fi.Mode().Type().String()+")"
+		item.State, item.Detail = "busy", mp+" is not a directory (it is "+smallfile.Kind(fi.Mode())+")"
 	default:
 		empty, err := isEmptyDir(mp)
 		switch {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/archil-nix/archil-launch/authsrc"
 )
@@ -37,6 +39,7 @@ func TestCheckConfigDirAndUnits(t *testing.T) {
 	writeCheckConfig(t, dir, "a", "")
 	writeCheckConfig(t, dir, "b", "")
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".#a.json"), []byte("an editor's lock, ignored"), 0o644)
 	c := &Checker{ConfigDir: dir, Units: fakeUnits{
 		"a": {Name: "archil-mount-a.service", LoadState: "loaded", ActiveState: "active", SubState: "running"},
 		"b": {Name: "archil-mount@b.service", LoadState: "loaded", ActiveState: "failed", SubState: "failed"},
@@ -68,6 +71,24 @@ func TestCheckEmptyConfigDir(t *testing.T) {
 	r := (&Checker{ConfigDir: t.TempDir(), Units: fakeUnits{}}).Check(context.Background(), nil)
 	if r.OK || len(r.Mounts) != 0 {
 		t.Fatalf("no configs must be a problem: %+v", r)
+	}
+}
+
+// Two config files for one mount name would be one unit for two mounts.
+func TestCheckDuplicateName(t *testing.T) {
+	dir := t.TempDir()
+	a := writeCheckConfig(t, dir, "a", "")
+	b := filepath.Join(dir, "b.json")
+	body, err := os.ReadFile(a)
+	must(t, err)
+	must(t, os.WriteFile(b, []byte(strings.Replace(string(body), "mnt-a", "mnt-b", 1)), 0o644))
+	r := (&Checker{ConfigDir: dir, Units: fakeUnits{}}).Check(context.Background(), nil)
+	for _, m := range r.Mounts {
+		if !slices.ContainsFunc(m.Checks, func(c CheckItem) bool {
+			return c.Check == "conflict" && strings.Contains(c.Detail, "also names its mount a")
+		}) {
+			t.Errorf("%s: no conflict reported: %+v", m.Name, m.Checks)
+		}
 	}
 }
 
@@ -132,5 +153,28 @@ func TestUnitItem(t *testing.T) {
 		if it := c.unit.item(); it.OK != c.ok || it.State != c.state {
 			t.Errorf("%+v: got %+v", c.unit, it)
 		}
+	}
+}
+
+// --check asks the metadata service once per budget: a mount with a short
+// imdsTimeoutSec must not pass on an answer a slower budget waited for.
+func TestMemoProbeKeysOnBudget(t *testing.T) {
+	var asked []time.Duration
+	probe := memoProbe(func(_ context.Context, budget time.Duration) (*authsrc.Role, error) {
+		asked = append(asked, budget)
+		if budget < 2*time.Second {
+			return nil, errors.New("no answer within budget")
+		}
+		return &authsrc.Role{Name: "r"}, nil
+	})
+	ctx := context.Background()
+	for _, b := range []time.Duration{3 * time.Second, time.Second, 3 * time.Second, time.Second} {
+		role, err := probe(ctx, b)
+		if (b == time.Second) != (err != nil) || (err == nil && role.Name != "r") {
+			t.Fatalf("budget %v: role %v, err %v", b, role, err)
+		}
+	}
+	if len(asked) != 2 {
+		t.Fatalf("want one probe per budget, got %v", asked)
 	}
 }

@@ -2,9 +2,9 @@ package launcher
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
+
+	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
 // Config is one mount, as read from its JSON file. It holds no secret.
@@ -72,17 +72,9 @@ func LoadConfig(path string) (*Config, error) { return loadConfig(path, true) }
 // loadConfig reads the config at path; checkClient false skips the check
 // that the client binary exists, which --check reports on its own.
 func loadConfig(path string, checkClient bool) (*Config, error) {
-	f, err := os.Open(path)
+	data, _, err := smallfile.Read(path, maxConfigBytes)
 	if err != nil {
-		return nil, &ConfigError{Problem: fmt.Sprintf("cannot read %q: %v", path, unwrapPath(err))}
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
-	if err != nil {
-		return nil, &ConfigError{Problem: fmt.Sprintf("cannot read %q: %v", path, err)}
-	}
-	if len(data) > maxConfigBytes {
-		return nil, &ConfigError{Problem: fmt.Sprintf("%q is larger than %d bytes", path, maxConfigBytes)}
+		return nil, &ConfigError{Problem: fmt.Sprintf("cannot read %q: %v", path, smallfile.Cause(err))}
 	}
 	return parseConfig(data, checkClient)
 }

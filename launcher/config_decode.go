@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // rawConfig mirrors the JSON document. Pointers tell an omitted field from
@@ -106,6 +107,19 @@ func checkKeys(data []byte) error {
 		if string(value) == "null" {
 			return fieldError(key, "must not be null (omit the field instead)")
 		}
+		if !utf8.Valid(value) {
+			// encoding/json would replace the bytes with U+FFFD: the
+			// launcher would mount at a path other than the one written.
+			return fieldError(key, "is not valid UTF-8")
+		}
+		var list []json.RawMessage
+		if json.Unmarshal(value, &list) == nil {
+			for i, elem := range list {
+				if string(elem) == "null" {
+					return fieldError(key, "element %d must not be null", i)
+				}
+			}
+		}
 	}
 	if _, err := dec.Token(); err != nil {
 		return &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
@@ -127,5 +141,8 @@ func syntaxText(err error) string {
 // in it cannot break the one-line rule.
 func printable(s string) string {
 	q := fmt.Sprintf("%q", s)
+	if s == "" {
+		return q // the empty key, shown as ""
+	}
 	return q[1 : len(q)-1]
 }

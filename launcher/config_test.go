@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -91,5 +92,21 @@ func TestLoadConfigTooLarge(t *testing.T) {
 	}
 	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A FIFO or directory where a config should be is refused at once: a
+// FIFO without a writer must not hang the launcher or --check.
+func TestLoadConfigNotRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir} {
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") || strings.Count(err.Error(), p) != 1 {
+			t.Fatalf("%s: got %v", p, err)
+		}
 	}
 }

@@ -1,19 +1,21 @@
 package launcher
 
 import (
-	"errors"
 	"os"
 	"path"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
 // Limits.
 const (
 	maxDiskNameBytes   = 1024
 	maxMountPointBytes = 4095 // PATH_MAX less the terminating NUL
+	maxComponentBytes  = 255  // NAME_MAX: mkdir refuses a longer name
 	maxTimeoutSec      = 86400
 )
 
@@ -235,6 +237,11 @@ func CheckMountPoint(mp string) error {
 			return fieldError(field, "must not be at or under %s: %q", p, mp)
 		}
 	}
+	for _, c := range strings.Split(mp, "/") {
+		if len(c) > maxComponentBytes {
+			return fieldError(field, "has a component longer than %d bytes", maxComponentBytes)
+		}
+	}
 	return nil
 }
 
@@ -267,7 +274,7 @@ func checkArchil(p string) error {
 	fi, err := os.Stat(p)
 	switch {
 	case err != nil:
-		return fieldError(field, "cannot use %q: %v", p, unwrapPath(err))
+		return fieldError(field, "cannot use %q: %v", p, smallfile.Cause(err))
 	case !fi.Mode().IsRegular():
 		return fieldError(field, "must be a regular file: %q", p)
 	case fi.Mode().Perm()&0o111 == 0:
@@ -304,14 +311,4 @@ func checkPassEnv(names []string) error {
 		}
 	}
 	return nil
-}
-
-// unwrapPath drops the path from an *os.PathError, which the caller quotes
-// itself.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -11,6 +11,7 @@
   program ? "archil-launch",
 }:
 let
+  version = "0.1.0";
   root = ../.;
   goFiles = lib.fileset.unions [
     (root + "/go.mod")
@@ -30,7 +31,7 @@ let
 in
 buildGo126Module {
   pname = program;
-  version = "0.1.0";
+  inherit version;
 
   src = lib.fileset.toSource {
     inherit root;
@@ -45,6 +46,7 @@ buildGo126Module {
   ldflags = [
     "-s"
     "-w"
+    "-X main.version=${version}"
   ];
 
   # The launcher's tests mount FUSE file systems and need root; they run in

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -21,8 +22,19 @@ import (
 	"github.com/archil-nix/archil-launch/launcher"
 )
 
-// version is set by the build (-ldflags -X main.version=...).
-var version = "devel"
+// version is set by the build (-ldflags -X main.version=...); without it,
+// the module version `go install ...@vX` recorded, else "devel".
+var version = ""
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "devel"
+}
 
 // Exit statuses of --check and of usage errors; a run exits with
 // launcher.ExitCode of its result.
@@ -70,8 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case flags.NArg() > 0:
 		return usageError(stderr, fmt.Sprintf("unexpected argument %q", flags.Arg(0)))
+	case *showVersion && (*check || *asJSON || len(configs) > 0):
+		return usageError(stderr, "--version takes no other flag")
 	case *showVersion:
-		fmt.Fprintln(stdout, "archil-launch", version)
+		fmt.Fprintln(stdout, "archil-launch", versionString())
 		return exitOK
 	case *check:
 		return runCheck(configs, *asJSON, stdout, stderr)
@@ -100,6 +114,7 @@ func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
 
 func runMount(path string, stderr io.Writer) int {
 	protectMemory(stderr)
+	cloexecInherited(stderr)
 	cfg, err := launcher.LoadConfig(path)
 	if err != nil {
 		return fail(stderr, err)
@@ -116,7 +131,9 @@ func runMount(path string, stderr io.Writer) int {
 		Color:           hclog.ColorOff,
 		IncludeLocation: false,
 	}).With("mount", cfg.Name)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// SIGHUP too: a terminal that hangs up on a hand-run launcher gets
+	// the same flushing stop as systemd's SIGTERM, not a dead mount.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
 	err = launcher.Run(ctx, cfg, log)
 	if err != nil {
@@ -141,6 +158,15 @@ func protectMemory(stderr io.Writer) {
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fmt.Fprintf(stderr, "archil-launch: warning: failed to mark the process non-dumpable: %v\n", err)
+	}
+}
+
+// cloexecInherited marks every descriptor above stderr close-on-exec:
+// whatever the launcher inherited by accident (a shell's or a supervisor's
+// open files) must not reach the client, which runs as root with the token.
+func cloexecInherited(stderr io.Writer) {
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		fmt.Fprintf(stderr, "archil-launch: warning: failed to mark inherited descriptors close-on-exec: %v\n", err)
 	}
 }
 

@@ -115,6 +115,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{}, 2},
 		{[]string{"--bogus"}, 2},
 		{[]string{"--json"}, 2},
+		{[]string{"--version", "--config", good}, 2},
 		{[]string{"--config", good, "--config", good}, 2},
 		{[]string{"--config", good, "extra"}, 2},
 		{[]string{"--config", bad}, 1},
