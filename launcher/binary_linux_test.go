@@ -48,6 +48,29 @@ func TestBinary(t *testing.T) {
 		f.assertClean(nil)
 	})
 
+	// A descriptor the launcher inherited does not reach the client, and a
+	// hangup stops the mount as cleanly as SIGTERM.
+	t.Run("InheritedFDAndSIGHUP", func(t *testing.T) {
+		f := newFixture(t, bin)
+		stray, err := os.CreateTemp(f.dir, "stray")
+		must(t, err)
+		defer stray.Close()
+		cmd := f.startBinary(launch, stray)
+		waitNoteOnly(t, f, "READY=1")
+		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", f.mountPid()))
+		must(t, err)
+		for _, fd := range fds {
+			if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", f.mountPid(), fd.Name())); target == stray.Name() {
+				t.Errorf("the client inherited the launcher's descriptor %s (%s)", fd.Name(), target)
+			}
+		}
+		must(t, cmd.Process.Signal(syscall.SIGHUP))
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("archil-launch after SIGHUP: %v\n%s", err, f.out)
+		}
+		f.assertClean(nil)
+	})
+
 	t.Run("ChildFailure", func(t *testing.T) {
 		f := newFixture(t, bin)
 		f.knob("crash-after", "0.5")

@@ -50,7 +50,12 @@ func startProc(path string, args, env []string) (*proc, error) {
 	// must not hold up the launcher.
 	cmd.WaitDelay = 2 * time.Second
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,
+		Setpgid: true,
+		// A launcher killed outright (SIGKILL, OOM) cannot run `archil
+		// unmount`; SIGTERM is then the client's one chance to flush on
+		// its own before systemd's final SIGKILL of the cgroup. Without
+		// it the client would also lose its stderr pipe and die of
+		// EPIPE at its next log line, flushing nothing.
 		Pdeathsig: syscall.SIGTERM,
 		PidFD:     &p.pidfd,
 	}

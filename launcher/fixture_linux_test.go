@@ -38,8 +38,9 @@ func buildLauncher(t testing.TB, dir string) string {
 }
 
 // startBinary runs the archil-launch binary on the fixture's mount the way
-// systemd would: a JSON config, the token in a credentials directory.
-func (f *fixture) startBinary(launch string) *exec.Cmd {
+// systemd would: a JSON config, the token in a credentials directory;
+// extra files are inherited as descriptors 3 and up.
+func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	f.t.Helper()
 	creds := filepath.Join(f.dir, "creds")
 	must(f.t, os.MkdirAll(creds, 0o700))
@@ -55,6 +56,7 @@ func (f *fixture) startBinary(launch string) *exec.Cmd {
 	cmd := exec.Command(launch, "--config", cfg)
 	cmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
 	cmd.Stdout, cmd.Stderr = f.out, f.out
+	cmd.ExtraFiles = extra
 	must(f.t, cmd.Start())
 	f.t.Cleanup(func() {
 		if cmd.ProcessState == nil {

@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/broker"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
@@ -22,7 +24,7 @@ import (
 // DESIGN.md's lifecycle.
 func TestLifecycle(t *testing.T) {
 	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skipf("no /dev/fuse: %v", err)
+		t.Fatalf("no /dev/fuse: %v", err)
 	}
 	bin := buildFake(t, t.TempDir())
 	for _, tc := range []struct {
@@ -33,6 +35,7 @@ func TestLifecycle(t *testing.T) {
 		{"ReadOnly", testReadOnly},
 		{"FlushOnStop", testFlushOnStop},
 		{"StopDuringMountDelay", testStopDuringMountDelay},
+		{"StopBeforeMounting", testStopBeforeMounting},
 		{"ReadyTimeout", testReadyTimeout},
 		{"ChildFails", testChildFails},
 		{"WrongToken", testWrongToken},
@@ -303,6 +306,30 @@ func testWatchdog(t *testing.T, bin string) {
 
 // refused runs the launcher against a mount point prepared by prepare and
 // checks that it failed with want and that nothing was mounted.
+// A stop that comes while the launcher resolves the credential or runs
+// preflight: STOPPING=1, no client started, exit 0.
+func testStopBeforeMounting(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
+	if err := run(ctx, f.cfg, f.logger(), res); err != nil {
+		t.Fatalf("stop before mounting: %v\n%s", err, f.out)
+	}
+	if len(f.calls()) != 0 {
+		t.Errorf("the client was run: %+v", f.calls())
+	}
+	select {
+	case n := <-f.notes:
+		if !strings.Contains(n, "STOPPING=1") {
+			t.Errorf("notification %q, want STOPPING=1", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no STOPPING=1")
+	}
+	f.assertClean(nil)
+}
+
 func refused(t *testing.T, f *fixture, want string) {
 	t.Helper()
 	err := f.start().wait()
@@ -385,10 +412,27 @@ func testCoveredMount(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	r := f.start()
 	r.waitNote("READY=1")
+
+	// Covered and uncovered while running: the archil mount stays, the
+	// launcher keeps supervising it, and a stop after is clean.
+	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
+	f.waitLogged("another mount covers the archil mount")
+	must(t, unix.Unmount(f.cfg.MountPoint, 0))
+	f.waitLogged("the archil mount is on top again")
+	select {
+	case err := <-r.done:
+		t.Fatalf("launcher ended while its mount was covered: %v\n%s", err, f.out)
+	default:
+	}
+	f.assertMounted()
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "kept"), []byte("kept"), 0o644))
+
+	// Stopped while covered: `archil unmount <path>` would reach the
+	// other mount, so it is not run; the exit says the flush was missed,
+	// and the other mount is left exactly as it was.
 	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
 	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
-	// Supervise may see the cover first, or the stop may: either way the
-	// archil mount could not be flushed, so the exit is non-zero.
+	f.waitLogged("another mount covers the archil mount")
 	err := r.stop()
 	if ExitCode(err) == 0 {
 		t.Errorf("exit 0 with the archil mount covered, want non-zero: %v", err)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
@@ -13,13 +14,18 @@ import (
 // archilFSType is the client's filesystem type as mountinfo shows it.
 const archilFSType = "fuse.archil"
 
-// isArchil reports whether e is an archil mount made by root; a nil e is
-// not. The fstype alone is not enough: any user may run
-// `fusermount -o subtype=archil` on a directory they can write, and the
-// launcher must never take such a mount for its own and unmount it.
+// isArchil reports whether e is an archil mount made by the launcher's
+// user (root, under systemd); a nil e is not. The fstype alone is not
+// enough: any user may run `fusermount -o subtype=archil` on a directory
+// they can write, and the launcher must never take such a mount for its
+// own and unmount it.
 func isArchil(e *mountinfo.Entry) bool {
-	return e != nil && e.FSType == archilFSType && slices.Contains(strings.Split(e.SuperOpts, ","), "user_id=0")
+	return e != nil && e.FSType == archilFSType && slices.Contains(strings.Split(e.SuperOpts, ","), ownerOpt)
 }
+
+// ownerOpt is the FUSE superblock option naming the mount's owner as it
+// reads for a mount made by this process's user.
+var ownerOpt = "user_id=" + strconv.Itoa(os.Geteuid())
 
 // readMountinfo reads a whole mountinfo file from the start. The launcher
 // keeps one open file for poll(2), so it rewinds instead of reopening.

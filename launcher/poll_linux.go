@@ -103,6 +103,16 @@ func (w *watch) top(path string) (*mountinfo.Entry, error) {
 	return mountinfo.Top(data, path)
 }
 
+// stack reads the mount table and returns every mount at path, bottom
+// first.
+func (w *watch) stack(path string) ([]mountinfo.Entry, error) {
+	data, err := readMountinfo(w.mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	return mountinfo.Stack(data, path)
+}
+
 func (w *watch) close() {
 	w.stopWake()
 	w.mountinfo.Close()

@@ -8,12 +8,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
+	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
 // probeTimeout bounds the statfs that tells a live archil mount from a dead
@@ -59,7 +61,7 @@ func Preflight(cfg *Config, log hclog.Logger) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("mount point %s is a symlink; refusing to mount there", mp)
 	case !fi.IsDir():
-		return fmt.Errorf("mount point %s is not a directory (%s); refusing to mount there", mp, fi.Mode().Type())
+		return fmt.Errorf("mount point %s is not a directory (it is %s); refusing to mount there", mp, smallfile.Kind(fi.Mode()))
 	}
 	empty, err := isEmptyDir(mp)
 	if err != nil {
@@ -141,13 +143,25 @@ func checkRealParent(mp string) error {
 }
 
 func createMountPoint(mp string, log hclog.Logger) error {
-	if err := os.MkdirAll(mp, 0o755); err != nil {
-		return fmt.Errorf("failed to create mount point %s: %w", mp, err)
+	// Missing directories from the top down, so each one created gets
+	// 0755 whatever the umask (a unit's UMask=077 would make them 0700 and
+	// the disk unreachable for other users); existing ones are not touched.
+	var missing []string
+	for dir := mp; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Lstat(dir); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
+		}
+		missing = append(missing, dir)
 	}
-	// MkdirAll is subject to the umask (a unit's UMask=077 would make it
-	// 0700); the mount point itself should be 0755 as documented.
-	if err := os.Chmod(mp, 0o755); err != nil {
-		return fmt.Errorf("failed to set mode of mount point %s: %w", mp, err)
+	for _, dir := range slices.Backward(missing) {
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return fmt.Errorf("failed to set mode of %s: %w", dir, err)
+		}
 	}
 	log.Info("created mount point", "mount_point", mp)
 	return nil

@@ -24,6 +24,7 @@ func Run(ctx context.Context, cfg *Config, log hclog.Logger) error {
 			// Stopped while looking (an IMDS probe can take seconds):
 			// nothing was mounted, so this is a clean stop.
 			log.Info("stop requested while resolving the credential")
+			warnNotify(log, notify("STOPPING=1"))
 			return nil
 		}
 		return exitErr(1, fmt.Errorf("failed to resolve the credential: %w", err))
@@ -37,12 +38,14 @@ func Run(ctx context.Context, cfg *Config, log hclog.Logger) error {
 
 // run is Run after the credential was resolved.
 func run(ctx context.Context, cfg *Config, log hclog.Logger, res *broker.Result) error {
-
+	// Preflight runs to its end even if a stop comes meanwhile: it may be
+	// flushing a mount a killed launcher left, bounded by stopTimeoutSec.
 	if err := Preflight(cfg, log); err != nil {
 		return exitErr(1, err)
 	}
 	if ctx.Err() != nil {
 		log.Info("stop requested before mounting")
+		warnNotify(log, notify("STOPPING=1"))
 		return nil
 	}
 	m, err := Start(ctx, cfg, res.Token, log)

@@ -38,6 +38,9 @@ func (m *Mount) stop() error {
 	switch {
 	case err != nil:
 		fallback = err
+	case top == nil && m.mountID == 0:
+		// Cancelled before the client mounted anything: nothing to flush.
+		m.log.Info("nothing mounted yet", "mount_point", mp)
 	case top == nil:
 		fallback = fmt.Errorf("the archil mount at %s was already gone; archil unmount not run", mp)
 	case !isArchil(top):

@@ -3,8 +3,10 @@ package launcher
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,9 +19,12 @@ var stuckCheck = 30 * time.Second
 
 // Supervise watches a ready mount until ctx is done (it returns nil: the
 // caller stops the mount) or something fails: the client exits, or its
-// mount leaves the mount point while it runs (the caller aborts). With a
-// watchdog interval it calls ping every half interval, but only while a
-// statfs of the mount answers within that half.
+// mount leaves the mount point while it runs (the caller aborts). A mount
+// of someone else's made over ours is logged, not a failure: ours is still
+// there and in use (open files, working directories), and killing the
+// client would lose its pending writes. With a watchdog interval it calls
+// ping every half interval, but only while a statfs of the mount answers
+// within that half.
 func (m *Mount) Supervise(ctx context.Context, watchdog time.Duration, ping func()) error {
 	mp := m.cfg.MountPoint
 	var wd *watchdogProbe
@@ -28,6 +33,7 @@ func (m *Mount) Supervise(ctx context.Context, watchdog time.Duration, ping func
 		m.log.Info("watchdog on", "interval", watchdog)
 	}
 	nextStuck := time.Now().Add(stuckCheck)
+	covered := false
 	for {
 		next := nextStuck
 		if wd != nil && wd.next.Before(next) {
@@ -47,12 +53,22 @@ func (m *Mount) Supervise(ctx context.Context, watchdog time.Duration, ping func
 		case ev.exited:
 			return fmt.Errorf("archil exited while mounted")
 		case ev.mounts:
-			top, err := m.watch.top(mp)
+			stack, err := m.watch.stack(mp)
 			if err != nil {
 				return err
 			}
-			if top == nil || top.ID != m.mountID {
+			i := slices.IndexFunc(stack, func(e mountinfo.Entry) bool { return e.ID == m.mountID })
+			if i < 0 {
 				return fmt.Errorf("mount at %s disappeared while archil was running", mp)
+			}
+			if now := i != len(stack)-1; now != covered {
+				covered = now
+				if covered {
+					top := stack[len(stack)-1]
+					m.log.Warn("another mount covers the archil mount; it stays mounted underneath", "mount_point", mp, "fstype", top.FSType, "source", top.Source)
+				} else {
+					m.log.Info("the archil mount is on top again", "mount_point", mp)
+				}
 			}
 		}
 		if wd != nil && !time.Now().Before(wd.next) {

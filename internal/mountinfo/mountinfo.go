@@ -29,7 +29,17 @@ type Entry struct {
 // for that path) in the mountinfo text data, or nil when nothing is
 // mounted there.
 func Top(data []byte, path string) (*Entry, error) {
-	var top *Entry
+	stack, err := Stack(data, path)
+	if err != nil || len(stack) == 0 {
+		return nil, err
+	}
+	return &stack[len(stack)-1], nil
+}
+
+// Stack returns every mount at exactly path in the mountinfo text data,
+// bottom first: a mount made over another is listed after it.
+func Stack(data []byte, path string) ([]Entry, error) {
+	var stack []Entry
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -38,13 +48,13 @@ func Top(data []byte, path string) (*Entry, error) {
 			return nil, err
 		}
 		if e.MountPoint == path {
-			top = &e
+			stack = append(stack, e)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("failed to parse mountinfo: %w", err)
 	}
-	return top, nil
+	return stack, nil
 }
 
 // CurrentTop reads this process's mount table and returns the top mount at

@@ -1,0 +1,31 @@
+package launcher
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+)
+
+// The mount point and every parent created for it are 0755 whatever the
+// umask; a directory that existed keeps its mode.
+func TestCreateMountPointIgnoresUmask(t *testing.T) {
+	top := t.TempDir()
+	must(t, os.Chmod(top, 0o711))
+	old := unix.Umask(0o077)
+	defer unix.Umask(old)
+	mp := filepath.Join(top, "a", "b", "mnt")
+	must(t, createMountPoint(mp, hclog.NewNullLogger()))
+	for _, dir := range []string{filepath.Join(top, "a"), filepath.Join(top, "a", "b"), mp} {
+		fi, err := os.Stat(dir)
+		must(t, err)
+		if fi.Mode().Perm() != 0o755 {
+			t.Errorf("%s: mode %v, want 0755", dir, fi.Mode().Perm())
+		}
+	}
+	if fi, err := os.Stat(top); err != nil || fi.Mode().Perm() != 0o711 {
+		t.Errorf("existing %s changed: %v %v", top, fi.Mode(), err)
+	}
+}
