@@ -35,11 +35,11 @@
             (pkgs.go_1_26 or pkgs.go)
             pkgs.gopls
             pkgs.nix
-            pkgs.nixfmt-rfc-style
+            pkgs.nixfmt
           ];
         };
       });
 
-      formatter = forAllSystems (pkgs: pkgs.nixfmt-rfc-style);
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
     };
 }

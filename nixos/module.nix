@@ -3,12 +3,12 @@
   lib,
   options,
   pkgs,
-  utils,
   ...
 }:
 let
   cfg = config.services.archil;
   validate = import ./validate.nix { inherit lib; };
+  unitName = import ./unit-name.nix { inherit lib; };
 
   # "services.archil.mounts.<name>" and "….<name>.<option>", quoted the way
   # the module system prints option names.
@@ -302,12 +302,43 @@ let
         stopTimeoutSec
         imdsTimeoutSec
         ;
-      archil = lib.getExe' cfg.package "archil";
+      archil = clientExe;
     }
     // lib.optionalAttrs (isToken m) { credential = m.credentialName; }
     // lib.filterAttrs (_: v: v != null) { inherit (m) maxCacheMB targetCacheMB logLevel; }
     // lib.optionalAttrs (m.extraArgs != [ ]) { inherit (m) extraArgs; }
     // lib.optionalAttrs (m.environment != { }) { passEnv = lib.attrNames m.environment; };
+
+  # The client, once services.archil.package is set; before that, an
+  # assertion says so and this stand-in keeps evaluation from failing with
+  # a less helpful "used but not defined" first.
+  clientDefined = options.services.archil.package.isDefined && cfg.package != null;
+  clientExe = if clientDefined then lib.getExe' cfg.package "archil" else "/run/current-system/sw/bin/archil";
+
+  # Text that systemd reads with specifier expansion (Description=,
+  # Environment=, LoadCredential= ...): "%" must be doubled.
+  escapeSpecifiers = lib.replaceStrings [ "%" ] [ "%%" ];
+
+  # A path in a space-separated list setting (RequiresMountsFor=): quoted
+  # when it holds a space, quote or backslash.
+  quotePath =
+    p:
+    let
+      e = escapeSpecifiers p;
+    in
+    if builtins.match ".*[ \t\"'\\].*" p == null then
+      e
+    else
+      "\"" + lib.replaceStrings [ "\\" "\"" ] [ "\\\\" "\\\"" ] e + "\"";
+
+  # The mount point's own .mount unit, when the mount point is valid and
+  # systemd would not hash its name (too long). Not utils.escapeSystemdPath:
+  # it leaves "?" and non-ASCII bytes unescaped, which NixOS' unitNameType
+  # (and systemd) refuse.
+  mountUnitOf = m: if validate.mountPoint m.mountPoint == null then unitName.mountUnit m.mountPoint else null;
+
+  # A time span as systemd writes it: "10s", "5min".
+  seconds = n: if n >= 60 && lib.mod n 60 == 0 then "${toString (n / 60)}min" else "${toString n}s";
 
   configFile = name: m: pkgs.writeText "archil-mount-${name}.json" (builtins.toJSON (mountConfig name m));
 
@@ -321,9 +352,9 @@ let
     else if m.authToken != null then
       { LoadCredential = "${m.credentialName}:${tokenFile name m}"; }
     else if m.authTokenFile != null then
-      { LoadCredential = "${m.credentialName}:${m.authTokenFile}"; }
+      { LoadCredential = "${m.credentialName}:${escapeSpecifiers m.authTokenFile}"; }
     else if m.encryptedAuthTokenFile != null then
-      { LoadCredentialEncrypted = "${m.credentialName}:${m.encryptedAuthTokenFile}"; }
+      { LoadCredentialEncrypted = "${m.credentialName}:${escapeSpecifiers m.encryptedAuthTokenFile}"; }
     else if m.credstore then
       { ImportCredential = m.credentialName; }
     else
@@ -331,39 +362,48 @@ let
 
   mountService =
     name: m:
+    let
+      mountUnit = mountUnitOf m;
+      valid = validate.mountPoint m.mountPoint == null && validate.diskName m.diskName == null;
+    in
     lib.nameValuePair "archil-mount-${name}" {
-      description = "Archil disk ${m.diskName} on ${m.mountPoint}";
+      description =
+        if valid then
+          escapeSpecifiers "Archil disk ${m.diskName} on ${m.mountPoint}"
+        else
+          "Archil disk (invalid configuration)";
       wants = [ "network-online.target" ];
       # The mount's own .mount unit: at shutdown systemd stops it with a
       # plain umount; ordering after it makes our flushing stop run first.
       after = [
         "network-online.target"
-        "${utils.escapeSystemdPath m.mountPoint}.mount"
-      ];
+      ]
+      ++ lib.optional (mountUnit != null) mountUnit;
       before = [ "remote-fs.target" ];
       inherit (m) wantedBy requiredBy restartIfChanged;
-      inherit (m) environment;
-      # fusermount comes from the setuid wrappers.
+      # PATH comes from `path` (an assertion refuses it here).
+      environment = lib.mapAttrs (_: escapeSpecifiers) (removeAttrs m.environment [ "PATH" ]);
+      # fusermount: the setuid wrapper first, then the packages' own.
       path = [
+        "/run/wrappers"
         pkgs.fuse
         pkgs.fuse3
-        "/run/wrappers"
       ];
       unitConfig = {
         StartLimitIntervalSec = 0;
         # The file system the mount point lives on: mounted before the
         # launcher creates the directory, unmounted only after our stop.
         # Not the mount point itself: that is our own mount.
-        RequiresMountsFor = [ (dirOf m.mountPoint) ];
+        RequiresMountsFor = lib.optional (validate.mountPoint m.mountPoint == null) (quotePath (dirOf m.mountPoint));
       };
       serviceConfig = {
         Type = "notify";
         NotifyAccess = "main";
         ExecStart = "${lib.getExe cfg.launcherPackage} --config ${configFile name m}";
         Restart = "on-failure";
-        RestartSec = m.restartSec;
+        RestartSec = seconds m.restartSec;
         RestartSteps = 5;
-        RestartMaxDelaySec = m.restartMaxDelaySec;
+        RestartMaxDelaySec = seconds m.restartMaxDelaySec;
         TimeoutStartSec = m.readyTimeoutSec + 30;
         TimeoutStopSec = m.stopTimeoutSec + 30;
         KillMode = "mixed";
@@ -437,12 +477,22 @@ let
       (fieldAssertion name "credentialName" (validate.credential m.credentialName))
       (fieldAssertion name "extraArgs" (validate.extraArgs m.extraArgs))
       (fieldAssertion name "targetCacheMB" (validate.cacheSizes m.maxCacheMB m.targetCacheMB))
+      (fieldAssertion name "authTokenFile" (
+        if m.authTokenFile == null then null else validate.secretPath m.authTokenFile
+      ))
+      (fieldAssertion name "encryptedAuthTokenFile" (
+        if m.encryptedAuthTokenFile == null then null else validate.secretPath m.encryptedAuthTokenFile
+      ))
+      (fieldAssertion name "authToken" (if m.authToken == null then null else validate.token m.authToken))
+      (fieldAssertion name "restartMaxDelaySec" (
+        if m.restartMaxDelaySec < m.restartSec then "must not be less than restartSec (${toString m.restartSec})" else null
+      ))
       (fieldAssertion name "environment" (
         lib.findFirst (p: p != null) null (
           map (
             n:
             let
-              p = validate.envName n;
+              p = if n == "PATH" then "is set by the unit from its `path`; not settable here" else validate.envName n;
             in
             if p == null then null else "${n}: ${p}"
           ) (lib.attrNames m.environment)
@@ -560,10 +610,7 @@ in
 
     boot.kernelModules = [ "fuse" ];
 
-    environment.systemPackages = [
-      cfg.package
-      cfg.launcherPackage
-    ];
+    environment.systemPackages = lib.optional clientDefined cfg.package ++ [ cfg.launcherPackage ];
 
     environment.etc = lib.mapAttrs' (
       name: m: lib.nameValuePair "archil/mounts.d/${name}.json" { source = configFile name m; }

@@ -29,6 +29,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/archil-nix/archil-launch/internal/testkit"
 )
@@ -141,6 +142,7 @@ type caseHeader struct {
 	ok       bool
 	errors   []string
 	warnings []string
+	lines    map[string][]string // unit name: lines its rendered file must hold
 }
 
 func readCaseHeader(t *testing.T, path string) caseHeader {
@@ -168,6 +170,12 @@ func readCaseHeader(t *testing.T, path string) caseHeader {
 			h.errors = append(h.errors, strings.TrimPrefix(line, "expect-also: "))
 		case strings.HasPrefix(line, "warning: "):
 			h.warnings = append(h.warnings, strings.TrimPrefix(line, "warning: "))
+		case strings.HasPrefix(line, "unit-line: "):
+			unit, want, _ := strings.Cut(strings.TrimPrefix(line, "unit-line: "), " ")
+			if h.lines == nil {
+				h.lines = map[string][]string{}
+			}
+			h.lines[unit] = append(h.lines[unit], want)
 		}
 	}
 	if !seen {
@@ -211,6 +219,17 @@ func TestModuleCases(t *testing.T) {
 				}
 				if len(h.warnings) == 0 && len(r.Warnings) > 0 {
 					t.Errorf("unexpected warnings: %q", r.Warnings)
+				}
+				for unit, lines := range h.lines {
+					text, ok := r.Rendered.Units[unit]
+					if !ok {
+						t.Errorf("no unit %s rendered", unit)
+					}
+					for _, want := range lines {
+						if !slices.Contains(strings.Split(text, "\n"), want) {
+							t.Errorf("%s has no line %q:\n%s", unit, want, text)
+						}
+					}
 				}
 				return
 			}
@@ -311,6 +330,9 @@ func (v *vector) toMount(raw []byte) string {
 		if strings.HasPrefix(v.problem, "is required") && moduleDefaulted[v.field] {
 			return "the module always writes " + v.field
 		}
+	}
+	if !utf8.Valid(raw) {
+		return "not valid UTF-8 (a Nix string cannot be written so)"
 	}
 	obj, why := decodeObject(raw)
 	if why != "" {
@@ -814,4 +836,58 @@ func TestVMTestEvaluates(t *testing.T) {
 			t.Errorf("VM test script does not contain %q", want)
 		}
 	}
+}
+
+// ---------------------------------------------------------------------------
+// unit-name.nix names a mount point's .mount unit as systemd does.
+
+func TestMountUnitName(t *testing.T) {
+	escape := needTool(t, "systemd-escape")
+	paths := []string{
+		"/mnt/data", "/mnt/archil/data", "/srv/a:b_c.d", "/var/lib/x-y",
+		"/mnt/my disk", "/mnt/what?", "/mnt/a\\b", "/mnt/%i", "/mnt/@home",
+		"/.hidden", "/mnt/.hidden", "/mnt/données", "/mnt/日本語", "/mnt/😀",
+		"/mnt/a\u00a0b", "/mnt/" + strings.Repeat("x", 240), "/mnt/" + strings.Repeat("é", 100),
+	}
+	for _, v := range loadVectors(t) {
+		if mp, ok := v.mount["mountPoint"].(string); ok && v.ok {
+			paths = append(paths, mp)
+		}
+	}
+	list, err := json.Marshal(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listFile := filepath.Join(t.TempDir(), "paths.json")
+	if err := os.WriteFile(listFile, list, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expr := `{ lib, listFile }: map (import ./unit-name.nix { inherit lib; }).mountUnit (builtins.fromJSON (builtins.readFile listFile))`
+	exprFile := filepath.Join(t.TempDir(), "names.nix")
+	if err := os.WriteFile(exprFile, []byte(strings.Replace(expr, "./unit-name.nix", filepath.Join(repoRoot(t), "nixos", "unit-name.nix"), 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []*string
+	mustEval(t, &got, exprFile, "--arg", "listFile", listFile)
+	hashed := 0
+	for i, p := range paths {
+		out, err := exec.Command(escape, "--path", "--suffix=mount", p).Output()
+		if err != nil {
+			t.Fatalf("systemd-escape %q: %v", p, err)
+		}
+		want := strings.TrimSuffix(string(out), "\n")
+		switch {
+		case len(want) > 255: // systemd hashes such a name; the module leaves it out
+			hashed++
+			if got[i] != nil {
+				t.Errorf("%q: want no name (systemd hashes %d bytes), got %q", p, len(want), *got[i])
+			}
+		case got[i] == nil || *got[i] != want:
+			t.Errorf("%q: module names %v, systemd-escape %q", p, got[i], want)
+		}
+	}
+	if hashed == 0 {
+		t.Error("no path long enough to test the hashed-name case")
+	}
+	t.Logf("%d mount unit names agree with systemd-escape (%d too long, left out)", len(paths), hashed)
 }

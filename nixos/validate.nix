@@ -14,8 +14,56 @@ let
 
   problemIf = cond: problem: if cond then problem else null;
 
-  hasControl = s: match ".*[[:cntrl:]].*" s != null;
-  hasSpace = s: match ".*[[:space:]].*" s != null;
+  # Go's unicode.IsControl and unicode.IsSpace, which the launcher uses:
+  # Nix's [[:cntrl:]] and [[:space:]] see ASCII only, so the C1 controls
+  # (U+0080-U+009F) and Unicode's spaces are listed, as UTF-8 strings.
+  # UTF-8 is self-synchronizing: finding one as an infix is exact.
+  char = cp: builtins.fromJSON "\"\\u${lib.fixedWidthString 4 "0" (lib.toHexString cp)}\"";
+  c1Controls = builtins.genList (i: char (128 + i)) 32;
+  unicodeSpaces = map char (
+    [
+      133 # U+0085 NEL (also a C1 control)
+      160 # U+00A0 no-break space
+      5760 # U+1680
+    ]
+    ++ lib.range 8192 8202 # U+2000-U+200A
+    ++ [
+      8232 # U+2028 line separator
+      8233 # U+2029 paragraph separator
+      8239 # U+202F
+      8287 # U+205F
+      12288 # U+3000
+    ]
+  );
+  # Unicode's format characters (Cf) in the BMP: invisible, refused in a
+  # token like Go's !unicode.IsPrint (a byte-order mark, zero-width spaces,
+  # direction marks).
+  formatChars = map char (
+    [
+      173
+      1564
+      1757
+      1807
+      6158
+      65279
+    ]
+    ++ lib.range 1536 1541
+    ++ lib.range 8203 8207
+    ++ lib.range 8234 8238
+    ++ lib.range 8288 8292
+    ++ lib.range 8294 8303
+    ++ lib.range 65529 65531
+  );
+  hasAny = chars: s: lib.any (c: lib.hasInfix c s) chars;
+  hasControl = s: match ".*[[:cntrl:]].*" s != null || hasAny c1Controls s;
+  hasSpace = s: match ".*[[:space:]].*" s != null || hasAny unicodeSpaces s;
+
+  # An absolute path in the form systemd and the launcher accept it: no
+  # empty, "." or ".." component and no trailing "/".
+  isNormalized = v: !(lib.hasSuffix "/" v || lib.hasInfix "//" v || match "(.*/)?\\.\\.?(/.*)?" v != null);
+
+  # NAME_MAX: mkdir fails on a longer path component.
+  maxComponentBytes = 255;
 
   # Directories a mount point must not be at or under.
   systemDirs = [
@@ -104,17 +152,52 @@ in
       (problemIf (hasControl v) "must not contain control characters")
       (problemIf (!(lib.hasPrefix "/" v)) "must be absolute")
       (problemIf (v == "/") "must not be /")
-      (problemIf (
-        lib.hasSuffix "/" v
-        || lib.hasInfix "//" v
-        || match "(.*/)?\\.\\.?(/.*)?" v != null
-      ) "must be normalized (no //, ., .. or trailing /)")
+      (problemIf (!(isNormalized v)) "must be normalized (no //, ., .. or trailing /)")
       (
         let
           dir = lib.findFirst (d: atOrUnder d v) null systemDirs;
         in
         problemIf (dir != null) "must not be at or under ${dir}"
       )
+      (problemIf (lib.any (c: stringLength c > maxComponentBytes) (lib.splitString "/" v)) "has a component longer than ${toString maxComponentBytes} bytes")
+    ];
+
+  # authTokenFile and encryptedAuthTokenFile: systemd ignores a credential
+  # source that is not a normalized absolute path, and a newline would end
+  # the unit file line.
+  secretPath =
+    v:
+    firstProblem [
+      (problemIf (hasControl v) "must not contain control characters")
+      (problemIf (!(isNormalized v)) "must be normalized (no //, ., .. or trailing /)")
+    ];
+
+  # authToken: the launcher's token rules (broker.CheckToken), so that a bad
+  # inline token fails here and not at boot. The texts never show the value.
+  token =
+    v:
+    let
+      t =
+        if lib.hasSuffix "\r\n" v then
+          lib.removeSuffix "\r\n" v
+        else
+          lib.removeSuffix "\n" v;
+    in
+    firstProblem [
+      (problemIf (t == "") "the token is empty")
+      (problemIf (stringLength t > 4096) "the token is longer than 4096 bytes")
+      (problemIf (
+        hasControl t || hasSpace t || hasAny formatChars t
+      ) "the token contains whitespace, a control or an invisible character (only one trailing newline is allowed)")
+      (problemIf (
+        lib.hasPrefix "/" t
+        && (
+          let
+            clean = lib.strings.normalizePath t;
+          in
+          clean == "/nix/store" || lib.hasPrefix "/nix/store/" clean
+        )
+      ) "the token looks like a /nix/store path, not a token")
     ];
 
   region =

@@ -11,7 +11,6 @@
 }:
 let
   pkgs = import ./pkgs.nix { inherit lib; };
-  utils = import ./utils.nix { inherit lib; };
 
   evalSystem =
     modules:
@@ -19,7 +18,7 @@ let
       modules = [
         ../../module.nix
         ./stubs.nix
-        { _module.args = { inherit pkgs utils; }; }
+        { _module.args = { inherit pkgs; }; }
       ]
       ++ modules;
     };
@@ -59,16 +58,8 @@ let
   renderService =
     svc:
     let
-      unitConfig =
-        lib.optionalAttrs (svc.description != "") { Description = svc.description; }
-        // lib.optionalAttrs (svc.requires != [ ]) { Requires = toString svc.requires; }
-        // lib.optionalAttrs (svc.wants != [ ]) { Wants = toString svc.wants; }
-        // lib.optionalAttrs (svc.after != [ ]) { After = toString svc.after; }
-        // lib.optionalAttrs (svc.before != [ ]) { Before = toString svc.before; }
-        // svc.unitConfig;
-      env = svc.environment // {
-        PATH = "${lib.makeBinPath svc.path}:${lib.makeSearchPathOutput "bin" "sbin" svc.path}";
-      };
+      inherit (svc) unitConfig;
+      env = svc.environment;
       install =
         lib.optionalAttrs (svc.wantedBy != [ ]) { WantedBy = toString svc.wantedBy; }
         // lib.optionalAttrs (svc.requiredBy != [ ]) { RequiredBy = toString svc.requiredBy; };

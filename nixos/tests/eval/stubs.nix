@@ -1,6 +1,10 @@
 # Stand-ins for the few NixOS options module.nix sets, close enough to the
-# real ones (nixos/modules/system/boot/systemd/*.nix) for the module to
-# evaluate with nothing but Nixpkgs' lib. Loose where NixOS is loose.
+# real ones (nixos/lib/systemd-unit-options.nix, systemd-lib.nix) for the
+# module to evaluate with nothing but Nixpkgs' lib. As strict as NixOS where
+# a value could be refused: unit lists are unitNameType, the description a
+# single line, and a service's unitConfig and PATH are derived from its
+# other options the way NixOS does it, so a definition that would clash
+# there clashes here.
 { lib, ... }:
 let
   inherit (lib) mkOption types;
@@ -21,16 +25,32 @@ let
         lib.mergeEqualOption loc defs';
   };
 
+  # NixOS' unitNameType (nixos/lib/systemd-lib.nix).
+  unitNameType = types.strMatching "[a-zA-Z0-9@%:_.\\-]+[.](service|socket|device|mount|automount|swap|target|path|timer|scope|slice)";
+
   listOfUnits = mkOption {
-    type = types.listOf types.str;
+    type = types.listOf unitNameType;
     default = [ ];
   };
 
-  serviceModule = {
+  serviceModule =
+    { config, ... }:
+    {
     freeformType = types.attrsOf types.anything;
+    # As NixOS' unitConfig and serviceConfig modules: lists become
+    # settings, `path` becomes PATH (a second PATH definition clashes).
+    config = {
+      unitConfig =
+        lib.optionalAttrs (config.description != "") { Description = config.description; }
+        // lib.optionalAttrs (config.requires != [ ]) { Requires = toString config.requires; }
+        // lib.optionalAttrs (config.wants != [ ]) { Wants = toString config.wants; }
+        // lib.optionalAttrs (config.after != [ ]) { After = toString config.after; }
+        // lib.optionalAttrs (config.before != [ ]) { Before = toString config.before; };
+      environment.PATH = "${lib.makeBinPath config.path}:${lib.makeSearchPathOutput "bin" "sbin" config.path}";
+    };
     options = {
       description = mkOption {
-        type = types.str;
+        type = types.singleLineStr;
         default = "";
       };
       wants = listOfUnits;
@@ -73,7 +93,7 @@ let
         default = { };
       };
     };
-  };
+    };
 in
 {
   options = {

@@ -1,0 +1,33 @@
+# expect: ok
+# Mount points and secrets whose names systemd must read literally: a space
+# and a non-ASCII letter (escaped in the .mount name, which NixOS'
+# unitNameType would refuse otherwise), a "%" (a specifier unless doubled),
+# a "-" (escaped in unit names).
+# unit-line: archil-mount-space After=network-online.target mnt-my\x20disk-donn\xc3\xa9es.mount
+# unit-line: archil-mount-space RequiresMountsFor="/mnt/my disk"
+# unit-line: archil-mount-space Description=Archil disk myorg/space on /mnt/my disk/données
+# unit-line: archil-mount-pct After=network-online.target mnt-x\x2dy-a\x25b.mount
+# unit-line: archil-mount-pct RequiresMountsFor=/mnt/x-y
+# unit-line: archil-mount-pct Description=Archil disk myorg/pct on /mnt/x-y/a%%b
+# unit-line: archil-mount-pct LoadCredential=archil-token:/run/secrets/50%%/token
+# unit-line: archil-mount-pct Environment="NO_PROXY=10.0.0.0/8,%%"
+{ pkgs, ... }:
+{
+  services.archil = {
+    enable = true;
+    package = pkgs.archil-client;
+    mounts.space = {
+      diskName = "myorg/space";
+      mountPoint = "/mnt/my disk/données";
+      region = "aws-us-east-1";
+    };
+    mounts.pct = {
+      diskName = "myorg/pct";
+      mountPoint = "/mnt/x-y/a%b";
+      region = "aws-us-east-1";
+      authMethod = "token";
+      authTokenFile = "/run/secrets/50%/token";
+      environment.NO_PROXY = "10.0.0.0/8,%";
+    };
+  };
+}
