@@ -154,7 +154,14 @@ let
         readOnly = lib.mkOption {
           type = lib.types.bool;
           default = false;
-          description = "Make the mount read-only once it is up (the client has no read-only flag; the launcher remounts it `MS_RDONLY`).";
+          description = ''
+            Make the mount read-only once it is up (the client has no
+            read-only flag; the launcher sets the per-mount read-only flag
+            before it reports ready). The flag belongs to the mount in the
+            host's mount namespace: a service with a namespace of its own
+            (`PrivateTmp=`, `ProtectSystem=` ...) started before the disk
+            was mounted receives the mount by propagation without it.
+          '';
           example = true;
         };
 

@@ -576,8 +576,20 @@ func toFHS(t *testing.T, what, s string) string {
 }
 
 func TestGoldenUnits(t *testing.T) {
+	r := checkGoldenSet(t, "golden", filepath.Join("tests", "golden"), 5)
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "mounts.inline.authToken") }) {
+		t.Errorf("no authToken warning for the inline mount: %q", r.Warnings)
+	}
+	checkGoldenSet(t, "escaping", filepath.Join("tests", "golden", "escaping"), 2)
+}
+
+// checkGoldenSet renders the eval.nix attribute attr and compares its units
+// and JSON configs (n of each) with the files in dir, or rewrites them with
+// UPDATE_GOLDEN=1.
+func checkGoldenSet(t *testing.T, attr, dir string, n int) rendered {
+	t.Helper()
 	var r rendered
-	mustEval(t, &r, "tests/eval/eval.nix", "-A", "golden")
+	mustEval(t, &r, "tests/eval/eval.nix", "-A", attr)
 
 	want := map[string]string{}
 	for unit, text := range r.Rendered.Units {
@@ -587,8 +599,8 @@ func TestGoldenUnits(t *testing.T) {
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "archil/mounts.d/"), ".json")
 		want["archil-mount-"+name+".json"] = toFHS(t, path, text)
 	}
-	if len(want) != 10 {
-		t.Errorf("golden config renders %d files, want 5 units and 5 JSON files", len(want))
+	if len(want) != 2*n {
+		t.Errorf("%s renders %d files, want %d units and %d JSON files", attr, len(want), n, n)
 	}
 
 	// What every unit must hold, whatever the golden files say.
@@ -619,11 +631,7 @@ func TestGoldenUnits(t *testing.T) {
 			}
 		}
 	}
-	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "mounts.inline.authToken") }) {
-		t.Errorf("no authToken warning for the inline mount: %q", r.Warnings)
-	}
 
-	dir := filepath.Join("tests", "golden")
 	existing, _ := filepath.Glob(filepath.Join(dir, "archil-mount-*"))
 	if update {
 		for _, f := range existing {
@@ -636,7 +644,7 @@ func TestGoldenUnits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return
+		return r
 	}
 	for _, f := range existing {
 		if _, ok := want[filepath.Base(f)]; !ok {
@@ -654,6 +662,7 @@ func TestGoldenUnits(t *testing.T) {
 				file, lineDiff(string(got), text))
 		}
 	}
+	return r
 }
 
 // lineDiff lists the lines only in a (-) and only in b (+).

@@ -156,6 +156,14 @@ in
     ../golden/config.nix
   ]);
 
+  # The units of tests/cases/escaped-paths.nix, under tests/golden/escaping:
+  # the container suite loads them into systemd to see it read each
+  # escaped value back as written.
+  escaping = checked (evalConfig [
+    ../cases/escaped-paths.nix
+    { services.archil.launcherPackage = pkgs.archil-launch; }
+  ]);
+
   # The node of the VM test (tests/vm.nix), with this flake faked: its
   # module must evaluate, render, and pass its assertions.
   vm =
