@@ -96,6 +96,20 @@ func mustEval(t *testing.T, v any, file string, args ...string) {
 	}
 }
 
+// writeJSON writes v to a temporary file for eval.nix's casesFile.
+func writeJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "cases.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // squash folds whitespace runs into one space: Nix indents and wraps
 // multi-line error messages.
 func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -492,16 +506,8 @@ func TestLauncherVectors(t *testing.T) {
 		byID[v.id] = v
 		cases = append(cases, nixCase{ID: v.id, Mounts: map[string]map[string]any{v.name: v.mount}})
 	}
-	casesJSON, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	casesFile := filepath.Join(t.TempDir(), "cases.json")
-	if err := os.WriteFile(casesFile, casesJSON, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	var results []vectorResult
-	mustEval(t, &results, "tests/eval/eval.nix", "-A", "vectors", "--arg", "casesFile", casesFile)
+	mustEval(t, &results, "tests/eval/eval.nix", "-A", "vectors", "--arg", "casesFile", writeJSON(t, cases))
 
 	agreed := 0
 	for _, r := range results {
@@ -863,21 +869,8 @@ func TestMountUnitName(t *testing.T) {
 			paths = append(paths, mp)
 		}
 	}
-	list, err := json.Marshal(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	listFile := filepath.Join(t.TempDir(), "paths.json")
-	if err := os.WriteFile(listFile, list, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	expr := `{ lib, listFile }: map (import ./unit-name.nix { inherit lib; }).mountUnit (builtins.fromJSON (builtins.readFile listFile))`
-	exprFile := filepath.Join(t.TempDir(), "names.nix")
-	if err := os.WriteFile(exprFile, []byte(strings.Replace(expr, "./unit-name.nix", filepath.Join(repoRoot(t), "nixos", "unit-name.nix"), 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	var got []*string
-	mustEval(t, &got, exprFile, "--arg", "listFile", listFile)
+	mustEval(t, &got, "tests/eval/eval.nix", "-A", "mountUnits", "--arg", "casesFile", writeJSON(t, paths))
 	hashed := 0
 	for i, p := range paths {
 		out, err := exec.Command(escape, "--path", "--suffix=mount", p).Output()

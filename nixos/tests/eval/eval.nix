@@ -3,6 +3,7 @@
 #
 #   nix-instantiate --eval --strict --json eval.nix -A case --arg lib ... --arg file ./case.nix
 #   ... -A vectors --arg lib ... --arg casesFile /tmp/cases.json
+#   ... -A mountUnits --arg lib ... --arg casesFile /tmp/paths.json
 #   ... -A golden --arg lib ...
 {
   lib,
@@ -149,6 +150,11 @@ in
     inherit (c) id;
     result = checkMounts c.mounts;
   }) (builtins.fromJSON (builtins.readFile casesFile));
+
+  # The .mount unit name of each path in casesFile (a JSON list).
+  mountUnits = map (import ../../unit-name.nix { inherit lib; }).mountUnit (
+    builtins.fromJSON (builtins.readFile casesFile)
+  );
 
   # The units and config files under tests/golden.
   golden = checked (evalConfig [
