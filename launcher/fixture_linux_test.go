@@ -179,7 +179,7 @@ func (f *fixture) start() *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{f: f, cancel: cancel, done: make(chan error, 1)}
 	res := &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
-	go func() { r.done <- run(ctx, f.cfg, f.logger(), res) }()
+	go func() { r.done <- run(ctx, nil, f.cfg, f.logger(), res) }()
 	f.t.Cleanup(func() {
 		cancel()
 		select {

@@ -313,7 +313,7 @@ func testStopBeforeMounting(t *testing.T, bin string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	res := &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
-	if err := run(ctx, f.cfg, f.logger(), res); err != nil {
+	if err := run(ctx, nil, f.cfg, f.logger(), res); err != nil {
 		t.Fatalf("stop before mounting: %v\n%s", err, f.out)
 	}
 	if len(f.calls()) != 0 {

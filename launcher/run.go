@@ -13,7 +13,13 @@ import (
 // or the mount fails: credential, preflight, client, readiness (READY=1),
 // supervision, stop. It returns nil after a clean stop; any other result
 // carries the exit status for ExitCode.
-func Run(ctx context.Context, cfg *Config, log hclog.Logger) error {
+//
+// Before it starts the client, Run waits for signalsReady to be closed:
+// the caller's signal handling must be in place by then, or a stop could
+// kill the launcher and leave the client unsupervised. Until then it
+// resolves the credential and runs preflight, which costs the start-up
+// nothing while the runtime installs the handlers.
+func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger) error {
 	res, err := broker.Resolve(ctx, broker.Request{
 		Method:      cfg.AuthMethod,
 		Credential:  cfg.Credential,
@@ -33,15 +39,18 @@ func Run(ctx context.Context, cfg *Config, log hclog.Logger) error {
 	for _, w := range res.Warnings {
 		log.Warn(w)
 	}
-	return run(ctx, cfg, log, res)
+	return run(ctx, signalsReady, cfg, log, res)
 }
 
 // run is Run after the credential was resolved.
-func run(ctx context.Context, cfg *Config, log hclog.Logger, res *broker.Result) error {
+func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger, res *broker.Result) error {
 	// Preflight runs to its end even if a stop comes meanwhile: it may be
 	// flushing a mount a killed launcher left, bounded by stopTimeoutSec.
 	if err := Preflight(cfg, log); err != nil {
 		return exitErr(1, err)
+	}
+	if signalsReady != nil {
+		<-signalsReady
 	}
 	if ctx.Err() != nil {
 		log.Info("stop requested before mounting")

@@ -113,6 +113,23 @@ func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
 }
 
 func runMount(path string, stderr io.Writer) int {
+	// Signal handling off the main goroutine: the runtime's first
+	// signal.Notify waits for a new thread, time the config load and
+	// preflight can use. launcher.Run starts the client only once
+	// signalsReady is closed; until then SIGTERM kills the launcher, which
+	// has started nothing.
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	signalsReady := make(chan struct{})
+	go func() {
+		sigs := make(chan os.Signal, 1)
+		// SIGHUP too: a terminal that hangs up on a hand-run launcher gets
+		// the same flushing stop as systemd's SIGTERM, not a dead mount.
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		close(signalsReady)
+		<-sigs
+		stop()
+	}()
 	protectMemory(stderr)
 	cloexecInherited(stderr)
 	cfg, err := launcher.LoadConfig(path)
@@ -131,11 +148,7 @@ func runMount(path string, stderr io.Writer) int {
 		Color:           hclog.ColorOff,
 		IncludeLocation: false,
 	}).With("mount", cfg.Name)
-	// SIGHUP too: a terminal that hangs up on a hand-run launcher gets
-	// the same flushing stop as systemd's SIGTERM, not a dead mount.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer stop()
-	err = launcher.Run(ctx, cfg, log)
+	err = launcher.Run(ctx, signalsReady, cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "archil-launch: error: %s\n", oneLine(err.Error()))
 	}
