@@ -481,7 +481,9 @@ let
       (fieldAssertion name "diskName" (validate.diskName m.diskName))
       (fieldAssertion name "mountPoint" (validate.mountPoint m.mountPoint))
       (fieldAssertion name "region" (validate.region m.region))
-      (fieldAssertion name "credentialName" (validate.credential m.credentialName))
+      (fieldAssertion name "credentialName" (
+        if isToken m then validate.credential m.credentialName else null
+      ))
       (fieldAssertion name "extraArgs" (validate.extraArgs m.extraArgs))
       (fieldAssertion name "targetCacheMB" (validate.cacheSizes m.maxCacheMB m.targetCacheMB))
       (fieldAssertion name "authTokenFile" (
