@@ -338,12 +338,6 @@ let
     else
       "\"" + lib.replaceStrings [ "\\" "\"" ] [ "\\\\" "\\\"" ] e + "\"";
 
-  # The mount point's own .mount unit, when the mount point is valid and
-  # systemd would not hash its name (too long). Not utils.escapeSystemdPath:
-  # it leaves "?" and non-ASCII bytes unescaped, which NixOS' unitNameType
-  # (and systemd) refuse.
-  mountUnitOf = m: if validate.mountPoint m.mountPoint == null then unitName.mountUnit m.mountPoint else null;
-
   # A time span as systemd writes it: "10s", "5min".
   seconds = n: if n >= 60 && lib.mod n 60 == 0 then "${toString (n / 60)}min" else "${toString n}s";
 
@@ -370,8 +364,16 @@ let
   mountService =
     name: m:
     let
-      mountUnit = mountUnitOf m;
-      valid = validate.mountPoint m.mountPoint == null && validate.diskName m.diskName == null;
+      # Values built from an invalid mount point or disk name would fail
+      # NixOS' own option types before the assertions could name the
+      # problem; such a mount gets neutral ones.
+      mountPointValid = validate.mountPoint m.mountPoint == null;
+      valid = mountPointValid && validate.diskName m.diskName == null;
+      # The mount point's own .mount unit, unless systemd would hash its
+      # name (too long). Not utils.escapeSystemdPath: it leaves "?" and
+      # non-ASCII bytes unescaped, which NixOS' unitNameType (and systemd)
+      # refuse.
+      mountUnit = if mountPointValid then unitName.mountUnit m.mountPoint else null;
     in
     lib.nameValuePair "archil-mount-${name}" {
       description =
@@ -401,7 +403,7 @@ let
         # The file system the mount point lives on: mounted before the
         # launcher creates the directory, unmounted only after our stop.
         # Not the mount point itself: that is our own mount.
-        RequiresMountsFor = lib.optional (validate.mountPoint m.mountPoint == null) (quotePath (dirOf m.mountPoint));
+        RequiresMountsFor = lib.optional mountPointValid (quotePath (dirOf m.mountPoint));
       };
       serviceConfig = {
         Type = "notify";

@@ -12,12 +12,9 @@ import (
 	"syscall"
 )
 
-// ErrNotRegular means the path names a directory, FIFO, device or socket.
-var ErrNotRegular = errors.New("not a regular file")
-
 // Read returns the content of the regular file at path, at most max bytes.
 // Open errors are returned as they are (*fs.PathError), so a caller can
-// test for fs.ErrNotExist; a non-regular file's error wraps ErrNotRegular.
+// test for fs.ErrNotExist; the others say what is wrong.
 func Read(path string, max int64) ([]byte, fs.FileInfo, error) {
 	// O_NONBLOCK: opening a FIFO with no writer would block forever; the
 	// regular-file check below then refuses it.
@@ -31,7 +28,7 @@ func Read(path string, max int64) ([]byte, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("%w (%s)", ErrNotRegular, Kind(info.Mode()))
+		return nil, nil, fmt.Errorf("not a regular file (%s)", Kind(info.Mode()))
 	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
