@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -122,40 +123,47 @@ func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger) error {
 // could hang on a dead FUSE mount there.
 func checkRealParent(mp string) error {
 	parent := filepath.Dir(mp)
-	existing, rest := parent, ""
-	for {
-		if _, err := os.Lstat(existing); err == nil {
-			break
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("failed to inspect %s: %w", existing, err)
-		}
-		rest = filepath.Join(filepath.Base(existing), rest)
-		existing = filepath.Dir(existing)
+	existing, _, err := missingDirs(parent)
+	if err != nil {
+		return err
 	}
 	real, err := filepath.EvalSymlinks(existing)
 	if err != nil {
 		return fmt.Errorf("failed to resolve %s: %w", existing, err)
 	}
-	if resolved := filepath.Join(real, rest); resolved != parent {
+	if resolved := filepath.Join(real, strings.TrimPrefix(parent, existing)); resolved != parent {
 		return fmt.Errorf("mount point %s lies under a symlink (its directory is really %s); use the real path", mp, resolved)
 	}
 	return nil
 }
 
+// missingDirs returns the deepest of dir and its parents that exists, and
+// the ones below it that do not, top down. Nothing is followed: a symlink
+// exists.
+func missingDirs(dir string) (existing string, missing []string, err error) {
+	for existing = dir; ; existing = filepath.Dir(existing) {
+		_, err := os.Lstat(existing)
+		if err == nil || existing == "/" {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return "", nil, fmt.Errorf("failed to inspect %s: %w", existing, err)
+		}
+		missing = append(missing, existing)
+	}
+	slices.Reverse(missing)
+	return existing, missing, nil
+}
+
 func createMountPoint(mp string, log hclog.Logger) error {
-	// Missing directories from the top down, so each one created gets
+	// Each missing directory is made here, top down, so that each gets
 	// 0755 whatever the umask (a unit's UMask=077 would make them 0700 and
 	// the disk unreachable for other users); existing ones are not touched.
-	var missing []string
-	for dir := mp; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Lstat(dir); err == nil {
-			break
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
-		}
-		missing = append(missing, dir)
+	_, missing, err := missingDirs(mp)
+	if err != nil {
+		return fmt.Errorf("failed to create mount point %s: %w", mp, err)
 	}
-	for _, dir := range slices.Backward(missing) {
+	for _, dir := range missing {
 		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
 		}
