@@ -34,6 +34,7 @@ func TestLifecycle(t *testing.T) {
 		{"StartStop", testStartStop},
 		{"ReadOnly", testReadOnly},
 		{"FlushOnStop", testFlushOnStop},
+		{"UnmountReturnsEarly", testUnmountReturnsEarly},
 		{"StopDuringMountDelay", testStopDuringMountDelay},
 		{"StopBeforeMounting", testStopBeforeMounting},
 		{"ReadyTimeout", testReadyTimeout},
@@ -153,6 +154,28 @@ func testFlushOnStop(t *testing.T, bin string) {
 	}
 }
 
+// A client whose `archil unmount` returns once flushed, a moment before
+// the kernel drops its mount: the stop waits for it, no fallback.
+func testUnmountReturnsEarly(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.knob("flush-delay", "600")
+	f.knob("unmount-lag", "0.3")
+	r := f.start()
+	r.waitReady()
+	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("late"), 0o644))
+	err := r.stop()
+	if err != nil {
+		t.Fatalf("stop: %v, want a clean stop\n%s", err, f.out)
+	}
+	f.assertClean(err)
+	if strings.Contains(f.out.String(), "umount(2)") {
+		t.Errorf("fell back to umount(2):\n%s", f.out)
+	}
+	if b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "late.txt")); err != nil || string(b) != "late" {
+		t.Errorf("backing store has %q, %v", b, err)
+	}
+}
+
 func testStopDuringMountDelay(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	f.knob("mount-delay", "600")
@@ -172,11 +195,15 @@ func testReadyTimeout(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	f.knob("mount-delay", "600")
 	f.cfg.ReadyTimeout = 500 * time.Millisecond
-	err := f.start().wait()
+	r := f.start()
+	err := r.wait()
 	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "did not appear within") {
 		t.Fatalf("err = %v (exit %d), want a ready timeout with exit 1", err, ExitCode(err))
 	}
 	f.assertClean(err)
+	if n := r.waitNote("STATUS=Failed"); !strings.Contains(n, "did not appear within") {
+		t.Errorf("status %q, want the reason", n)
+	}
 }
 
 func testChildFails(t *testing.T, bin string) {

@@ -75,6 +75,7 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 			log.Info("stopped")
 			return nil
 		}
+		warnNotify(log, notify("STATUS=Failed: "+err.Error()))
 		return m.Abort(err)
 	}
 

@@ -18,6 +18,10 @@ import (
 const (
 	killGrace = 5 * time.Second
 	maxStack  = 8
+	// leaveGrace is how long the mount may stay after `archil unmount`
+	// succeeded: a client may answer as soon as its writes are flushed,
+	// a moment before the kernel drops the mount.
+	leaveGrace = 2 * time.Second
 )
 
 // detachArchil lazily detaches every fuse.archil mount on top of mp and
@@ -39,6 +43,32 @@ func detachArchil(mp string, log hclog.Logger) (int, error) {
 		log.Info("detached archil mount", "mount_point", mp, "mount_id", top.ID)
 	}
 	return n, fmt.Errorf("failed to clear %s: more than %d archil mounts stacked", mp, maxStack)
+}
+
+// awaitGone waits up to d for the fuse.archil mount at mp to leave and
+// reports whether it did; it wakes on mount table changes, not a timer.
+func awaitGone(mp string, d time.Duration) (bool, error) {
+	fd, err := unix.Open(mountinfo.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, fmt.Errorf("failed to open mountinfo: %w", err)
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
+	for {
+		// The fd was opened before this read: a change after it wakes
+		// the poll below at once.
+		top, err := mountinfo.CurrentTop(mp)
+		if err != nil {
+			return false, err
+		}
+		left := time.Until(deadline)
+		if !isArchil(top) || left <= 0 {
+			return !isArchil(top), nil
+		}
+		if err := pollFds([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}, left); err != nil {
+			return false, err
+		}
+	}
 }
 
 // unmountArchil removes a fuse.archil mount at mp the hard way: umount(2),

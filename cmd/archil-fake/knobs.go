@@ -21,6 +21,7 @@ const (
 	knobCrashAfter    = "crash-after"    // seconds after mount: exit 3, leave a dead mount
 	knobDropAfter     = "drop-after"     // seconds after mount: lazy detach, keep running
 	knobUnmountHang   = "unmount-hang"   // flag: `unmount` never returns
+	knobUnmountLag    = "unmount-lag"    // seconds: `unmount` returns after the flush, the mount leaves that much later
 	knobIgnoreSigterm = "ignore-sigterm" // flag: server ignores SIGTERM and SIGINT
 	knobFailMount     = "fail-mount"     // flag: every mount fails
 	knobFailFirst     = "fail-first"     // N: the first N mounts fail

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -167,10 +169,23 @@ func (srv *server) handleCtl(conn net.Conn) {
 		conn.Close()
 		return
 	}
-	if req != "unmount" {
+	verb, arg, _ := strings.Cut(req, " ")
+	if verb != "unmount" {
 		fmt.Fprintf(conn, "error unknown request %q\n", req)
 		conn.Close()
 		return
+	}
+	if lag, err := strconv.ParseFloat(arg, 64); err == nil && lag > 0 {
+		// unmount-lag: answer once flushed, leave the mount later.
+		n, err := srv.store.flushAll()
+		if err != nil {
+			fmt.Fprintf(conn, "error flush failed: %v\n", err)
+			conn.Close()
+			return
+		}
+		fmt.Fprintf(conn, "ok %d\n", n)
+		conn.Close()
+		time.Sleep(time.Duration(lag * float64(time.Second)))
 	}
 	n, err := srv.unmount()
 	if err != nil {
