@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -21,11 +22,19 @@ func notify(state string) error {
 	return nil
 }
 
+// status is a STATUS= line for text. systemd splits a notification into
+// lines with C-style unescaping (strv_split_newlines): a backslash must be
+// doubled, or a mount point ending in one makes systemd drop the whole
+// message, READY=1 with it; a newline would start another assignment.
+func status(text string) string {
+	return "STATUS=" + strings.NewReplacer(`\`, `\\`, "\n", " ").Replace(text)
+}
+
 // notifyReady tells systemd the mount is usable. The readiness statfs just
 // answered, which is also what a watchdog ping vouches for, so it pings
 // too when the watchdog is on.
-func notifyReady(status string, watchdog bool) error {
-	state := "READY=1\nSTATUS=" + status
+func notifyReady(statusText string, watchdog bool) error {
+	state := "READY=1\n" + status(statusText)
 	if watchdog {
 		state += "\nWATCHDOG=1"
 	}

@@ -61,7 +61,7 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 	if err != nil {
 		return exitErr(1, err)
 	}
-	warnNotify(log, notify("STATUS=Mounting "+cfg.DiskName+" at "+cfg.MountPoint))
+	warnNotify(log, notify(status("Mounting "+cfg.DiskName+" at "+cfg.MountPoint)))
 
 	if err := m.WaitReady(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -75,7 +75,7 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 			log.Info("stopped")
 			return nil
 		}
-		warnNotify(log, notify("STATUS=Failed: "+err.Error()))
+		warnNotify(log, notify(status("Failed: "+err.Error())))
 		return m.Abort(err)
 	}
 
@@ -83,8 +83,7 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 	if err != nil {
 		log.Warn("watchdog disabled", "error", err)
 	}
-	status := "Mounted " + cfg.DiskName + " at " + cfg.MountPoint
-	if err := notifyReady(status, watchdog > 0); err != nil {
+	if err := notifyReady("Mounted "+cfg.DiskName+" at "+cfg.MountPoint, watchdog > 0); err != nil {
 		// systemd did not hear READY=1 and will time the unit out; do
 		// not leave a mount it does not know about.
 		log.Error("failed to report readiness; stopping", "error", err)
@@ -96,12 +95,12 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 	ping := func() { warnNotify(log, notify("WATCHDOG=1")) }
 	if err := m.Supervise(ctx, watchdog, ping); err != nil {
 		log.Error("mount failed", "error", err)
-		warnNotify(log, notify("STATUS=Failed: "+err.Error()))
+		warnNotify(log, notify(status("Failed: "+err.Error())))
 		return m.Abort(err)
 	}
 
 	log.Info("stopping", "mount_point", cfg.MountPoint)
-	warnNotify(log, notify("STOPPING=1\nSTATUS=Unmounting "+cfg.MountPoint))
+	warnNotify(log, notify("STOPPING=1\n"+status("Unmounting "+cfg.MountPoint)))
 	if err := m.Stop(); err != nil {
 		return err
 	}

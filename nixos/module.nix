@@ -247,7 +247,8 @@ let
             `Environment=` and passed on by the launcher), for example a
             proxy. Never put a secret here: the unit file is world-readable.
             `ARCHIL_MOUNT_TOKEN`, `NOTIFY_SOCKET`, `CREDENTIALS_DIRECTORY`,
-            `LISTEN_*` and `WATCHDOG_*` are refused.
+            `LISTEN_*` and `WATCHDOG_*` are refused, and so is `PATH`, which
+            the unit sets from its `path`.
           '';
           example = {
             HTTPS_PROXY = "http://proxy.example.com:3128";
@@ -378,7 +379,9 @@ let
     lib.nameValuePair "archil-mount-${name}" {
       description =
         if valid then
-          escapeSpecifiers "Archil disk ${m.diskName} on ${m.mountPoint}"
+          # Not ending in the path: systemd strips a line's trailing
+          # whitespace and reads a trailing backslash as a continuation.
+          escapeSpecifiers "Archil disk ${m.diskName} on ${m.mountPoint} (archil-launch)"
         else
           "Archil disk (invalid configuration)";
       wants = [ "network-online.target" ];

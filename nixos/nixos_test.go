@@ -586,7 +586,7 @@ func TestGoldenUnits(t *testing.T) {
 	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "mounts.inline.authToken") }) {
 		t.Errorf("no authToken warning for the inline mount: %q", r.Warnings)
 	}
-	checkGoldenSet(t, "escaping", filepath.Join("tests", "golden", "escaping"), 2)
+	checkGoldenSet(t, "escaping", filepath.Join("tests", "golden", "escaping"), 3)
 }
 
 // checkGoldenSet renders the eval.nix attribute attr and compares its units

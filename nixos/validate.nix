@@ -170,6 +170,9 @@ in
     firstProblem [
       (problemIf (hasControl v) "must not contain control characters")
       (problemIf (!(isNormalized v)) "must be normalized (no //, ., .. or trailing /)")
+      # The setting ends its unit file line: systemd would strip trailing
+      # whitespace and join the next line after a trailing backslash.
+      (problemIf (match ".*[[:space:]\\]" v != null) "must not end in whitespace or a backslash")
     ];
 
   # authToken: the launcher's token rules (broker.CheckToken), so that a bad
