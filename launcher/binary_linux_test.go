@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestBinary runs the archil-launch binary as systemd would and checks
@@ -67,6 +68,25 @@ func TestBinary(t *testing.T) {
 		must(t, cmd.Process.Signal(syscall.SIGHUP))
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("archil-launch after SIGHUP: %v\n%s", err, f.out)
+		}
+		f.assertClean(nil)
+	})
+
+	// Under nohup a hangup was meant to be ignored: the mount stays.
+	t.Run("SIGHUPUnderNohup", func(t *testing.T) {
+		f := newFixture(t, bin)
+		f.wrapper = []string{"nohup"}
+		cmd := f.startBinary(launch)
+		waitNoteOnly(t, f, "READY=1")
+		must(t, cmd.Process.Signal(syscall.SIGHUP))
+		time.Sleep(200 * time.Millisecond) // a stop would have begun by now
+		f.assertMounted()
+		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("archil-launch: %v\n%s", err, f.out)
+		}
+		if strings.Count(f.out.String(), "stopping:") != 1 {
+			t.Errorf("want one stop, by SIGTERM:\n%s", f.out)
 		}
 		f.assertClean(nil)
 	})

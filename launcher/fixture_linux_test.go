@@ -53,7 +53,8 @@ func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	must(f.t, err)
 	cfg := filepath.Join(f.dir, "mount.json")
 	must(f.t, os.WriteFile(cfg, js, 0o644))
-	cmd := exec.Command(launch, "--config", cfg)
+	argv := append(append([]string{}, f.wrapper...), launch, "--config", cfg)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
 	cmd.Stdout, cmd.Stderr = f.out, f.out
 	cmd.ExtraFiles = extra
@@ -94,6 +95,8 @@ type fixture struct {
 	out    *testkit.Buffer // launcher log and client output
 	notes  chan string     // messages received on NOTIFY_SOCKET
 	sockFd *net.UnixConn
+	// wrapper runs the launcher binary through a command, e.g. nohup.
+	wrapper []string
 }
 
 func newFixture(t testing.TB, bin string) *fixture {

@@ -3,6 +3,9 @@ package launcher
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +40,7 @@ func TestLifecycle(t *testing.T) {
 		{"UnmountReturnsEarly", testUnmountReturnsEarly},
 		{"StopDuringMountDelay", testStopDuringMountDelay},
 		{"StopBeforeMounting", testStopBeforeMounting},
+		{"StopWhileResolving", testStopWhileResolving},
 		{"ReadyTimeout", testReadyTimeout},
 		{"ChildFails", testChildFails},
 		{"WrongToken", testWrongToken},
@@ -331,10 +335,8 @@ func testWatchdog(t *testing.T, bin string) {
 	f.assertClean(err)
 }
 
-// refused runs the launcher against a mount point prepared by prepare and
-// checks that it failed with want and that nothing was mounted.
-// A stop that comes while the launcher resolves the credential or runs
-// preflight: STOPPING=1, no client started, exit 0.
+// A stop that comes before the client starts (during preflight):
+// STOPPING=1, no client started, exit 0.
 func testStopBeforeMounting(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -357,6 +359,39 @@ func testStopBeforeMounting(t *testing.T, bin string) {
 	f.assertClean(nil)
 }
 
+// A stop while the IAM probe waits for a metadata service that does not
+// answer: STOPPING=1, nothing started or created, exit 0.
+func testStopWhileResolving(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	hold := make(chan struct{})
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hold }))
+	defer imds.Close()
+	defer close(hold)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	f.cfg.AuthMethod, f.cfg.IMDSTimeout = AuthIAM, time.Minute
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	if err := Run(ctx, nil, f.cfg, f.logger()); err != nil {
+		t.Fatalf("stop while resolving: %v\n%s", err, f.out)
+	}
+	select {
+	case n := <-f.notes:
+		if !strings.Contains(n, "STOPPING=1") {
+			t.Errorf("notification %q, want STOPPING=1", n)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no STOPPING=1")
+	}
+	if !strings.Contains(f.out.String(), "stop requested while resolving") || len(f.calls()) != 0 {
+		t.Errorf("want a stop before anything ran:\n%s", f.out)
+	}
+	if _, err := os.Stat(f.cfg.MountPoint); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("mount point created: %v", err)
+	}
+}
+
+// refused runs the launcher on the fixture's prepared mount point and
+// checks that it failed with want and that nothing was started.
 func refused(t *testing.T, f *fixture, want string) {
 	t.Helper()
 	err := f.start().wait()

@@ -93,6 +93,8 @@ func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger) error {
 	log.Warn("found a live archil mount left by a previous run; unmounting it with archil unmount", "mount_point", mp, "mount_id", top.ID)
 	if err := archilUnmount(cfg, cfg.StopTimeout, log); err != nil {
 		log.Warn("archil unmount of the leftover mount failed; detaching it, pending writes may be lost", "error", err)
+	} else if _, err := awaitGone(mp, leaveGrace); err != nil {
+		return err
 	}
 	now, err := mountinfo.CurrentTop(mp)
 	if err != nil {
@@ -164,12 +166,20 @@ func createMountPoint(mp string, log hclog.Logger) error {
 		return fmt.Errorf("failed to create mount point %s: %w", mp, err)
 	}
 	for _, dir := range missing {
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := os.Mkdir(dir, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue // made meanwhile by someone else: not ours to chmod
+		}
+		if err != nil {
 			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
 		}
 		if err := os.Chmod(dir, 0o755); err != nil {
 			return fmt.Errorf("failed to set mode of %s: %w", dir, err)
 		}
+	}
+	// Whatever raced in, the mount point must be a real directory now.
+	if fi, err := os.Lstat(mp); err != nil || !fi.IsDir() {
+		return fmt.Errorf("mount point %s is not a directory after creating it; refusing to mount there", mp)
 	}
 	log.Info("created mount point", "mount_point", mp)
 	return nil

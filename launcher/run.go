@@ -14,11 +14,12 @@ import (
 // supervision, stop. It returns nil after a clean stop; any other result
 // carries the exit status for ExitCode.
 //
-// Before it starts the client, Run waits for signalsReady to be closed:
-// the caller's signal handling must be in place by then, or a stop could
-// kill the launcher and leave the client unsupervised. Until then it
-// resolves the credential and runs preflight, which costs the start-up
-// nothing while the runtime installs the handlers.
+// Before preflight (which may run `archil unmount` on a mount a killed
+// launcher left) Run waits for signalsReady to be closed: the caller's
+// signal handling must be in place by then, or a stop could kill the
+// launcher in the middle of a flush or leave the client unsupervised. The
+// credential lookup before it costs the start-up nothing while the runtime
+// installs the handlers.
 func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger) error {
 	res, err := broker.Resolve(ctx, broker.Request{
 		Method:      cfg.AuthMethod,
@@ -44,13 +45,13 @@ func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 
 // run is Run after the credential was resolved.
 func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger, res *broker.Result) error {
+	if signalsReady != nil {
+		<-signalsReady
+	}
 	// Preflight runs to its end even if a stop comes meanwhile: it may be
 	// flushing a mount a killed launcher left, bounded by stopTimeoutSec.
 	if err := Preflight(cfg, log); err != nil {
 		return exitErr(1, err)
-	}
-	if signalsReady != nil {
-		<-signalsReady
 	}
 	if ctx.Err() != nil {
 		log.Info("stop requested before mounting")

@@ -52,8 +52,9 @@ func (m *Mount) stop() error {
 			fallback = err
 		} else {
 			m.log.Info("archil unmount finished", "mount_point", mp)
-			if gone, err := awaitGone(mp, leaveGrace); err != nil || !gone {
-				m.log.Warn("mount still there after archil unmount", "mount_point", mp, "waited", leaveGrace, "error", err)
+			// Still there after the grace: the fallback below says so.
+			if _, err := awaitGone(mp, leaveGrace); err != nil {
+				fallback = err
 			}
 		}
 	}

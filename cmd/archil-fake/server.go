@@ -186,6 +186,11 @@ func (srv *server) handleCtl(conn net.Conn) {
 		fmt.Fprintf(conn, "ok %d\n", n)
 		conn.Close()
 		time.Sleep(time.Duration(lag * float64(time.Second)))
+		if _, err := srv.unmount(); err != nil {
+			logf("error", "unmount: %v", err)
+		}
+		srv.replyOnce.Do(func() { close(srv.replied) })
+		return
 	}
 	n, err := srv.unmount()
 	if err != nil {

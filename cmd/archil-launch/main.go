@@ -114,18 +114,23 @@ func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
 
 func runMount(path string, stderr io.Writer) int {
 	// Signal handling off the main goroutine: the runtime's first
-	// signal.Notify waits for a new thread, time the config load and
-	// preflight can use. launcher.Run starts the client only once
-	// signalsReady is closed; until then SIGTERM kills the launcher, which
-	// has started nothing.
+	// signal.Notify waits for a new thread, time the config load and the
+	// credential lookup can use. launcher.Run starts no process (preflight's
+	// `archil unmount` of a leftover mount, the client) before signalsReady
+	// is closed; until then SIGTERM kills the launcher, which has changed
+	// nothing.
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	signalsReady := make(chan struct{})
 	go func() {
 		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 		// SIGHUP too: a terminal that hangs up on a hand-run launcher gets
-		// the same flushing stop as systemd's SIGTERM, not a dead mount.
-		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		// the same flushing stop as SIGTERM, not a dead mount; unless it
+		// was ignored (nohup), which Notify would undo.
+		if !signal.Ignored(syscall.SIGHUP) {
+			signal.Notify(sigs, syscall.SIGHUP)
+		}
 		close(signalsReady)
 		<-sigs
 		stop()
