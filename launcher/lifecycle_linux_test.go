@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/broker"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
+	"github.com/hashicorp/go-hclog"
 )
 
 // TestLifecycle runs the launcher against cmd/archil-fake, a real FUSE
@@ -57,6 +57,7 @@ func TestLifecycle(t *testing.T) {
 		{"RefuseSymlink", testRefuseSymlink},
 		{"RefuseSymlinkParent", testRefuseSymlinkParent},
 		{"CoveredMount", testCoveredMount},
+		{"CoveredByArchil", testCoveredByArchil},
 		{"StaleDeadMount", testStaleDeadMount},
 		{"StaleLiveMount", testStaleLiveMount},
 		{"StaleHungMount", testStaleHungMount},
@@ -507,8 +508,50 @@ func testCoveredMount(t *testing.T, bin string) {
 	if _, err := os.Stat(filepath.Join(f.cfg.MountPoint, "theirs")); err != nil {
 		t.Errorf("tmpfs content changed: %v", err)
 	}
+	// Once the other mount is gone, the next start clears what is left of
+	// ours under it (a dead mount: its client was stopped).
 	must(t, unix.Unmount(f.cfg.MountPoint, 0))
-	_, _ = detachArchil(f.cfg.MountPoint, hclog.NewNullLogger())
+	r = f.start()
+	r.waitReady()
+	if err := r.stop(); err != nil {
+		t.Fatalf("restart after the cover left: %v\n%s", err, f.out)
+	}
+	f.assertClean(nil)
+}
+
+// Another archil client's mount over ours: a stop must neither run
+// `archil unmount` on that one nor unmount it; ours stays under it.
+func testCoveredByArchil(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	r := f.start()
+	r.waitReady()
+	ours, err := mountinfo.CurrentTop(f.cfg.MountPoint)
+	must(t, err)
+	other := startOrphan(t, f)
+	var top *mountinfo.Entry
+	for deadline := time.Now().Add(hangGuard); ; time.Sleep(5 * time.Millisecond) {
+		top, err = mountinfo.CurrentTop(f.cfg.MountPoint)
+		must(t, err)
+		if top.ID != ours.ID && strings.Count(f.out.String(), "info: mounted") == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second client did not mount over ours:\n%s", f.out)
+		}
+	}
+	if err := r.stop(); ExitCode(err) == 0 {
+		t.Errorf("exit 0 with the archil mount covered, want non-zero: %v", err)
+	}
+	now, err := mountinfo.CurrentTop(f.cfg.MountPoint)
+	must(t, err)
+	if now == nil || now.ID != top.ID {
+		t.Fatalf("the other client's mount was touched: %+v, was %+v\n%s", now, top, f.out)
+	}
+	if n := len(f.calls()); n != 2 {
+		t.Errorf("want two mount calls and no unmount, got %+v", f.calls())
+	}
+	other.terminate(killGrace)
+	_, _ = detachArchil(f.cfg.MountPoint, isArchil, hclog.NewNullLogger())
 }
 
 // startOrphan starts a client the way a killed launcher would have left

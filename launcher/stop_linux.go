@@ -43,9 +43,9 @@ func (m *Mount) stop() error {
 		m.log.Info("nothing mounted yet", "mount_point", mp)
 	case top == nil:
 		fallback = fmt.Errorf("the archil mount at %s was already gone; archil unmount not run", mp)
-	case !isArchil(top):
-		// Another mount covers ours: `archil unmount <path>` would not
-		// reach it, and the other mount is not ours to touch.
+	case !m.owns(top):
+		// Another mount covers ours: `archil unmount <path>` would reach
+		// that one, which is not ours to touch.
 		fallback = fmt.Errorf("a %s mount covers the archil mount at %s; archil unmount not run", top.FSType, mp)
 	default:
 		if err := archilUnmount(m.cfg, m.cfg.StopTimeout, m.log); err != nil {
@@ -61,7 +61,7 @@ func (m *Mount) stop() error {
 	if fallback != nil {
 		m.log.Error("archil unmount failed; falling back to umount, pending writes may be lost", "error", fallback)
 	}
-	if there, err := unmountArchil(mp, m.log); err != nil {
+	if there, err := unmountArchil(mp, m.owns, m.log); err != nil {
 		fallback = joinErr(fallback, err)
 	} else if there && fallback == nil {
 		fallback = fmt.Errorf("archil unmount returned but the mount at %s was still there", mp)
@@ -69,7 +69,7 @@ func (m *Mount) stop() error {
 	}
 	m.reapChild()
 	// A client killed just now can leave a dead mount behind.
-	if _, err := detachArchil(mp, m.log); err != nil {
+	if err := m.detachLeft(); err != nil {
 		fallback = joinErr(fallback, err)
 	}
 	if fallback != nil {
@@ -94,10 +94,24 @@ func (m *Mount) abort() error {
 		abortConnection(m.cfg.MountPoint, m.dev(), m.log)
 	}
 	m.reapChild()
-	if _, err := detachArchil(m.cfg.MountPoint, m.log); err != nil {
-		return err
-	}
-	return nil
+	return m.detachLeft()
+}
+
+// owns reports whether e is the client's mount: the one WaitReady saw, or
+// before that any archil mount (preflight left none at the mount point).
+func (m *Mount) owns(e *mountinfo.Entry) bool {
+	return isArchil(e) && (m.mountID == 0 || e.ID == m.mountID)
+}
+
+// detachLeft detaches what is left of the client's mount on top of the
+// mount point once the client is gone. Under a mount someone made over it,
+// it stays: the other mount sits on its root, and detaching ours would
+// take that one too (even through a descriptor of our root: the kernel
+// follows it up to the mount on top). The next start's preflight clears it
+// once the other mount is gone.
+func (m *Mount) detachLeft() error {
+	_, err := detachArchil(m.cfg.MountPoint, m.owns, m.log)
+	return err
 }
 
 // reapChild ends the client and logs how it went. A client stuck in the

@@ -24,17 +24,17 @@ const (
 	leaveGrace = 2 * time.Second
 )
 
-// detachArchil lazily detaches every fuse.archil mount on top of mp and
-// stops at the first mount of anything else, which it leaves alone. It
-// returns how many it detached.
-func detachArchil(mp string, log hclog.Logger) (int, error) {
+// detachArchil lazily detaches every mount on top of mp that ours accepts
+// and stops at the first it does not, which it leaves alone. It returns how
+// many it detached.
+func detachArchil(mp string, ours func(*mountinfo.Entry) bool, log hclog.Logger) (int, error) {
 	n := 0
 	for ; n < maxStack; n++ {
 		top, err := mountinfo.CurrentTop(mp)
 		if err != nil {
 			return n, err
 		}
-		if !isArchil(top) {
+		if !ours(top) {
 			return n, nil
 		}
 		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
@@ -71,12 +71,12 @@ func awaitGone(mp string, d time.Duration) (bool, error) {
 	}
 }
 
-// unmountArchil removes a fuse.archil mount at mp the hard way: umount(2),
-// and a lazy detach if that fails (busy). It never touches another
-// filesystem. It reports whether a mount was there.
-func unmountArchil(mp string, log hclog.Logger) (bool, error) {
+// unmountArchil removes the mount on top of mp, if ours accepts it, the
+// hard way: umount(2), and a lazy detach if that fails (busy). It never
+// touches another mount. It reports whether a mount was there.
+func unmountArchil(mp string, ours func(*mountinfo.Entry) bool, log hclog.Logger) (bool, error) {
 	top, err := mountinfo.CurrentTop(mp)
-	if err != nil || !isArchil(top) {
+	if err != nil || !ours(top) {
 		return false, err
 	}
 	if err := unix.Unmount(mp, 0); err != nil {
@@ -84,7 +84,7 @@ func unmountArchil(mp string, log hclog.Logger) (bool, error) {
 	} else {
 		log.Info("unmounted with umount(2)", "mount_point", mp)
 	}
-	_, err = detachArchil(mp, log)
+	_, err = detachArchil(mp, ours, log)
 	return true, err
 }
 

@@ -25,10 +25,10 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	must(t, err)
 	log := hclog.NewNullLogger()
 
-	if n, err := detachArchil(mp, log); n != 0 || err != nil {
+	if n, err := detachArchil(mp, isArchil, log); n != 0 || err != nil {
 		t.Errorf("detachArchil = %d, %v", n, err)
 	}
-	if there, err := unmountArchil(mp, log); there || err != nil {
+	if there, err := unmountArchil(mp, isArchil, log); there || err != nil {
 		t.Errorf("unmountArchil = %v, %v", there, err)
 	}
 	abortConnection(mp, before.Dev, log)

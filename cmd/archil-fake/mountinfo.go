@@ -2,10 +2,10 @@ package main
 
 import "github.com/archil-nix/archil-launch/internal/mountinfo"
 
-// archilOnTop reports whether the mount on top at mountPoint is a
-// fuse.archil mount. Unmounting by path reaches only the top mount: with
-// another mount over ours, that would be someone else's.
-func archilOnTop(mountPoint string) bool {
-	top, err := mountinfo.CurrentTop(mountPoint)
-	return err == nil && top != nil && top.FSType == "fuse.archil"
+// onTop reports whether our own mount is on top at the mount point.
+// Unmounting by path reaches only the top mount: with another mount over
+// ours (even another archil one), that would be someone else's.
+func (srv *server) onTop() bool {
+	top, err := mountinfo.CurrentTop(srv.args.mountPoint)
+	return err == nil && top != nil && top.FSType == "fuse.archil" && top.Dev == srv.dev
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -24,6 +25,7 @@ type server struct {
 	args  *mountArgs
 	store *store
 	fuse  *fuse.Server
+	dev   string // major:minor of our mount, to tell it from one over it
 
 	dropped   atomic.Bool   // drop-after detached the mount
 	requested atomic.Bool   // `archil-fake unmount` is unmounting
@@ -87,6 +89,9 @@ func serve(st *state, a *mountArgs) error {
 	if err != nil {
 		return fmt.Errorf("mount failed: %w", err)
 	}
+	if top, err := mountinfo.CurrentTop(a.mountPoint); err == nil && top != nil {
+		srv.dev = top.Dev
+	}
 	logf("info", "mounted %s at %s (flush delay %v)", a.fsName(), a.mountPoint, delay)
 	signalReady(nil)
 
@@ -116,7 +121,7 @@ func serve(st *state, a *mountArgs) error {
 			}
 		case sig := <-sigs:
 			logf("info", "%v: unmounting without flushing (%d pending changes lost)", sig, srv.store.pendingCount())
-			if done == nil || srv.dropped.Load() || !archilOnTop(a.mountPoint) {
+			if done == nil || srv.dropped.Load() || !srv.onTop() {
 				logf("info", "not mounted (or covered by another mount), exiting")
 				return nil
 			}
@@ -216,7 +221,7 @@ func (srv *server) unmount() (int, error) {
 	if srv.dropped.Load() {
 		return 0, errors.New("not mounted")
 	}
-	if !archilOnTop(srv.args.mountPoint) {
+	if !srv.onTop() {
 		return 0, errors.New("another mount covers the archil mount")
 	}
 	logf("info", "unmounting %s", srv.args.mountPoint)

@@ -60,11 +60,21 @@ func Stack(data []byte, path string) ([]Entry, error) {
 // CurrentTop reads this process's mount table and returns the top mount at
 // path.
 func CurrentTop(path string) (*Entry, error) {
+	stack, err := CurrentStack(path)
+	if err != nil || len(stack) == 0 {
+		return nil, err
+	}
+	return &stack[len(stack)-1], nil
+}
+
+// CurrentStack reads this process's mount table and returns every mount at
+// path, bottom first.
+func CurrentStack(path string) ([]Entry, error) {
 	data, err := os.ReadFile(Path)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read mountinfo: %w", err)
 	}
-	return Top(data, path)
+	return Stack(data, path)
 }
 
 // ParseLine parses one line of proc(5) mountinfo:
