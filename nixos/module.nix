@@ -619,6 +619,9 @@ in
       lib.mapAttrsToList (
         name: m:
         lib.optional (m.authToken != null) "${mountOptionOf name "authToken"} is set: the token is written to the Nix store, which every local user can read. Use authTokenFile, encryptedAuthTokenFile or credstore instead."
+        ++ lib.optional (
+          validate.mountPoint m.mountPoint == null && unitName.mountUnit m.mountPoint == null
+        ) "${mountOptionOf name "mountPoint"} is so long that systemd hashes the name of its .mount unit, which the module cannot name: the unit lacks the explicit After= on it that makes its flushing stop run before systemd's own unmount at shutdown (systemd's default dependencies still order the two)."
       ) cfg.mounts
     );
 

@@ -893,3 +893,37 @@ func TestMountUnitName(t *testing.T) {
 	}
 	t.Logf("%d mount unit names agree with systemd-escape (%d too long, left out)", len(paths), hashed)
 }
+
+// ---------------------------------------------------------------------------
+// authToken is checked at evaluation with the launcher's token rules: the
+// broker's token vectors (broker/testdata/token) through validate.token.
+
+func TestTokenVectors(t *testing.T) {
+	all, err := filepath.Glob(filepath.Join(repoRoot(t), "broker", "testdata", "token", "*.token"))
+	if err != nil || len(all) == 0 {
+		t.Fatalf("no token vectors: %v", err)
+	}
+	// What a Nix string cannot be given (the module reads authToken from
+	// Nix source): a NUL byte, bytes that are not UTF-8.
+	outOfScope := map[string]bool{"bad_nul": true, "bad_latin1_nbsp": true, "bad_latin1_nel": true}
+	var files []string
+	for _, f := range all {
+		if !outOfScope[strings.TrimSuffix(filepath.Base(f), ".token")] {
+			files = append(files, f)
+		}
+	}
+	var got []*string
+	mustEval(t, &got, "tests/eval/eval.nix", "-A", "tokens", "--arg", "casesFile", writeJSON(t, files))
+	for i, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".token")
+		wantOK := strings.HasPrefix(testkit.ReadExpect(t, strings.TrimSuffix(f, ".token")+".expect"), "ok")
+		if gotOK := got[i] == nil; gotOK != wantOK {
+			problem := "accepted"
+			if got[i] != nil {
+				problem = *got[i]
+			}
+			t.Errorf("%s: launcher ok=%v, module: %s", id, wantOK, problem)
+		}
+	}
+	t.Logf("%d token vectors checked, %d out of scope", len(files), len(all)-len(files))
+}

@@ -44,6 +44,9 @@ let
       1564
       1757
       1807
+      2192
+      2193
+      2274
       6158
       65279
     ]
@@ -54,6 +57,24 @@ let
     ++ lib.range 8294 8303
     ++ lib.range 65529 65531
   );
+
+  # Private-use characters, unprintable for Go too: whole blocks, found by
+  # the leading bytes of their UTF-8 encoding (cut out of one member).
+  # U+E000-U+EFFF start with 0xEE; U+F000-U+F8FF with 0xEF 0x80-0xA3;
+  # planes 15 and 16 with 0xF3 0xB0-0xBF and 0xF4 0x80-0x8F; the tag
+  # characters U+E0000-U+E007F with 0xF3 0xA0 0x80-0x81.
+  utf8Of = cp: builtins.fromJSON "\"${lib.concatMapStrings (u: "\\u${lib.fixedWidthString 4 "0" (lib.toHexString u)}") (surrogates cp)}\"";
+  surrogates = cp: if cp < 65536 then [ cp ] else [ (55296 + (cp - 65536) / 1024) (56320 + lib.mod (cp - 65536) 1024) ];
+  prefix = n: cp: builtins.substring 0 n (utf8Of cp);
+  privateUsePrefixes =
+    [ (prefix 1 57344) ]
+    ++ builtins.genList (i: prefix 2 (61440 + i * 64)) 36
+    ++ builtins.genList (i: prefix 2 (983040 + i * 4096)) 16
+    ++ builtins.genList (i: prefix 2 (1048576 + i * 4096)) 16
+    ++ [
+      (prefix 3 917504)
+      (prefix 3 917568)
+    ];
   hasAny = chars: s: lib.any (c: lib.hasInfix c s) chars;
   hasControl = s: match ".*[[:cntrl:]].*" s != null || hasAny c1Controls s;
   hasSpace = s: match ".*[[:space:]].*" s != null || hasAny unicodeSpaces s;
@@ -61,6 +82,17 @@ let
   # An absolute path in the form systemd and the launcher accept it: no
   # empty, "." or ".." component and no trailing "/".
   isNormalized = v: !(lib.hasSuffix "/" v || lib.hasInfix "//" v || match "(.*/)?\\.\\.?(/.*)?" v != null);
+
+  # Go's path.Clean of an absolute path: no empty or "." segments, ".."
+  # removes the one before (and stays at /).
+  cleanPath =
+    p:
+    "/"
+    + lib.concatStringsSep "/" (
+      lib.foldl' (acc: seg: if seg == ".." then lib.take (lib.length acc - 1) acc else acc ++ [ seg ]) [ ] (
+        lib.filter (seg: seg != "" && seg != ".") (lib.splitString "/" p)
+      )
+    );
 
   # NAME_MAX: mkdir fails on a longer path component.
   maxComponentBytes = 255;
@@ -190,13 +222,13 @@ in
       (problemIf (t == "") "the token is empty")
       (problemIf (stringLength t > 4096) "the token is longer than 4096 bytes")
       (problemIf (
-        hasControl t || hasSpace t || hasAny formatChars t
+        hasControl t || hasSpace t || hasAny formatChars t || hasAny privateUsePrefixes t
       ) "the token contains whitespace, a control or an invisible character (only one trailing newline is allowed)")
       (problemIf (
         lib.hasPrefix "/" t
         && (
           let
-            clean = lib.strings.normalizePath t;
+            clean = cleanPath t;
           in
           clean == "/nix/store" || lib.hasPrefix "/nix/store/" clean
         )

@@ -151,6 +151,17 @@ in
     result = checkMounts c.mounts;
   }) (builtins.fromJSON (builtins.readFile casesFile));
 
+  # validate.token on each file in casesFile (a JSON list of paths): null
+  # when accepted, the problem otherwise; "<unreadable>" when Nix cannot
+  # hold the content (a NUL byte).
+  tokens = map (
+    f:
+    let
+      r = builtins.tryEval (builtins.readFile f);
+    in
+    if r.success then (import ../../validate.nix { inherit lib; }).token r.value else "<unreadable>"
+  ) (builtins.fromJSON (builtins.readFile casesFile));
+
   # The .mount unit name of each path in casesFile (a JSON list).
   mountUnits = map (import ../../unit-name.nix { inherit lib; }).mountUnit (
     builtins.fromJSON (builtins.readFile casesFile)
