@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -108,9 +109,10 @@ func decodeValue(key string, value json.RawMessage, dst any) error {
 	if string(value) == "null" {
 		return fieldError(key, "must not be null (omit the field instead)")
 	}
-	if !utf8.Valid(value) {
-		// encoding/json would replace the bytes with U+FFFD: the
-		// launcher would mount at a path other than the one written.
+	if !utf8.Valid(value) || loneSurrogate(value) {
+		// encoding/json would replace the bytes, or a \ud800 escape,
+		// with U+FFFD: the launcher would mount at a path other than the
+		// one written.
 		return fieldError(key, "is not valid UTF-8")
 	}
 	if value[0] == '[' {
@@ -131,6 +133,36 @@ func decodeValue(key string, value json.RawMessage, dst any) error {
 		return &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", err)}
 	}
 	return nil
+}
+
+// loneSurrogate reports whether a JSON value holds a \u escape of half a
+// surrogate pair, which encoding/json decodes to U+FFFD without an error:
+// more U+FFFD after decoding than the value wrote, literally or escaped.
+func loneSurrogate(value json.RawMessage) bool {
+	if !bytes.Contains(value, []byte(`\u`)) {
+		return false
+	}
+	var v any
+	if json.Unmarshal(value, &v) != nil {
+		return false // the field's own decode reports it
+	}
+	written := bytes.Count(value, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(value), []byte(`\ufffd`))
+	return replacements(v) > written
+}
+
+// replacements counts U+FFFD in a decoded string or list of strings.
+func replacements(v any) int {
+	switch v := v.(type) {
+	case string:
+		return strings.Count(v, "\uFFFD")
+	case []any:
+		n := 0
+		for _, e := range v {
+			n += replacements(e)
+		}
+		return n
+	}
+	return 0
 }
 
 // fields maps each JSON key to a pointer to its field in r.

@@ -345,7 +345,8 @@ func (v *vector) toMount(raw []byte) string {
 			return "the module always writes " + v.field
 		}
 	}
-	if !utf8.Valid(raw) {
+	if !utf8.Valid(raw) || v.problem == "is not valid UTF-8" {
+		// Raw bytes, or a \u escape of half a surrogate pair.
 		return "not valid UTF-8 (a Nix string cannot be written so)"
 	}
 	obj, why := decodeObject(raw)
