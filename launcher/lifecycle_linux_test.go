@@ -624,6 +624,11 @@ func testStaleLiveMount(t *testing.T, bin string) {
 	orphan := startOrphan(t, f)
 	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "orphan.txt"), []byte("pending"), 0o644))
 	r := f.start()
+	// The flush may outlast the unit's start timeout: systemd is told.
+	want := extendTimeout(f.cfg.StopTimeout + leaveGrace + killGrace + f.cfg.ReadyTimeout + startMargin)
+	if n := r.waitNote("EXTEND_TIMEOUT_USEC="); n != want {
+		t.Errorf("notification %q, want %q", n, want)
+	}
 	r.waitReady()
 	reapOrphan(t, orphan)
 	out := f.out.String()

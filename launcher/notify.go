@@ -30,6 +30,16 @@ func status(text string) string {
 	return "STATUS=" + strings.NewReplacer(`\`, `\\`, "\n", " ").Replace(text)
 }
 
+// startMargin is what the unit's start timeout allows beyond the
+// launcher's own bounds (TimeoutStartSec = readyTimeoutSec + 30 s).
+const startMargin = 30 * time.Second
+
+// extendTimeout asks systemd to give the start d more from now
+// (EXTEND_TIMEOUT_USEC, systemd 236).
+func extendTimeout(d time.Duration) string {
+	return fmt.Sprintf("EXTEND_TIMEOUT_USEC=%d", d.Microseconds())
+}
+
 // notifyReady tells systemd the mount is usable. The readiness statfs just
 // answered, which is also what a watchdog ping vouches for, so it pings
 // too when the watchdog is on.

@@ -28,8 +28,9 @@ const probeTimeout = 5 * time.Second
 // left there by a launcher that died: a dead one is detached, a live one
 // is first flushed with `archil unmount`. Anything else there is refused
 // and left exactly as it was: another filesystem's mount, a non-empty
-// directory, a non-directory.
-func Preflight(cfg *Config, log hclog.Logger) error {
+// directory, a non-directory. beforeFlush, when not nil, is called before
+// such a flush: it can take up to cfg.StopTimeout.
+func Preflight(cfg *Config, log hclog.Logger, beforeFlush func()) error {
 	mp := cfg.MountPoint
 	if err := checkRealParent(mp); err != nil {
 		return err
@@ -48,7 +49,7 @@ func Preflight(cfg *Config, log hclog.Logger) error {
 		if i == maxStack {
 			return fmt.Errorf("failed to clear %s: more than %d archil mounts stacked", mp, maxStack)
 		}
-		if err := clearStale(cfg, top, log); err != nil {
+		if err := clearStale(cfg, top, log, beforeFlush); err != nil {
 			return err
 		}
 	}
@@ -76,7 +77,7 @@ func Preflight(cfg *Config, log hclog.Logger) error {
 }
 
 // clearStale removes the archil mount top from cfg.MountPoint.
-func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger) error {
+func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger, beforeFlush func()) error {
 	mp := cfg.MountPoint
 	err := statfsWithin(context.Background(), mp, probeTimeout)
 	if errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED) {
@@ -91,6 +92,9 @@ func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger) error {
 	// statfs did not answer): flush it the safe way first.
 	hung := errors.Is(err, errStatfsTimeout)
 	log.Warn("found a live archil mount left by a previous run; unmounting it with archil unmount", "mount_point", mp, "mount_id", top.ID)
+	if beforeFlush != nil {
+		beforeFlush()
+	}
 	if err := archilUnmount(cfg, cfg.StopTimeout, log); err != nil {
 		log.Warn("archil unmount of the leftover mount failed; detaching it, pending writes may be lost", "error", err)
 	} else if _, err := awaitGone(mp, leaveGrace); err != nil {

@@ -50,7 +50,13 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 	}
 	// Preflight runs to its end even if a stop comes meanwhile: it may be
 	// flushing a mount a killed launcher left, bounded by stopTimeoutSec.
-	if err := Preflight(cfg, log); err != nil {
+	// The unit's start timeout (readyTimeoutSec + 30 s) does not plan for
+	// that flush: ask systemd for the time it and the rest of the start
+	// can take.
+	extend := func() {
+		warnNotify(log, notify(extendTimeout(cfg.StopTimeout+leaveGrace+killGrace+cfg.ReadyTimeout+startMargin)))
+	}
+	if err := Preflight(cfg, log, extend); err != nil {
 		return exitErr(1, err)
 	}
 	if ctx.Err() != nil {
