@@ -261,6 +261,15 @@ func (r *running) stop() error {
 	return r.wait()
 }
 
+// stopClean stops the run and checks it ended cleanly, nothing left.
+func (r *running) stopClean() {
+	r.f.t.Helper()
+	if err := r.stop(); err != nil {
+		r.f.t.Fatalf("stop: %v\n%s", err, r.f.out)
+	}
+	r.f.assertClean(nil)
+}
+
 // assertMounted checks that the mount point is a fuse.archil mount whose
 // statfs answers from FUSE.
 func (f *fixture) assertMounted() {

@@ -104,11 +104,7 @@ func testStartStop(t *testing.T, bin string) {
 	}
 
 	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "hello.txt"), []byte("hello"), 0o644))
-	err = r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v\n%s", err, f.out)
-	}
-	f.assertClean(err)
+	r.stopClean()
 	if n := r.waitNote("STOPPING=1"); n == "" {
 		t.Error("no STOPPING=1")
 	}
@@ -135,11 +131,7 @@ func testReadOnly(t *testing.T, bin string) {
 	if !errors.Is(err, syscall.EROFS) {
 		t.Errorf("write to a read-only mount: %v, want EROFS", err)
 	}
-	err = r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v\n%s", err, f.out)
-	}
-	f.assertClean(err)
+	r.stopClean()
 }
 
 func testFlushOnStop(t *testing.T, bin string) {
@@ -148,11 +140,7 @@ func testFlushOnStop(t *testing.T, bin string) {
 	r := f.start()
 	r.waitReady()
 	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("written just before stop"), 0o644))
-	err := r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v\n%s", err, f.out)
-	}
-	f.assertClean(err)
+	r.stopClean()
 	b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "late.txt"))
 	if err != nil || string(b) != "written just before stop" {
 		t.Errorf("backing store has %q, %v", b, err)
@@ -271,35 +259,33 @@ func testChildKilledAtReady(t *testing.T, bin string) {
 	}
 }
 
-func testChildCrashes(t *testing.T, bin string) {
+// failsAlone runs the launcher with the double's knobs set (name, value
+// pairs) until it ends on its own, and checks the exit status, that the
+// error holds want, and that nothing is left behind.
+func failsAlone(t *testing.T, bin string, code int, want string, knobs ...string) {
 	f := newFixture(t, bin)
-	f.knob("crash-after", "1")
+	for i := 0; i+1 < len(knobs); i += 2 {
+		f.knob(knobs[i], knobs[i+1])
+	}
 	err := f.start().wait()
-	if ExitCode(err) != 3 || !strings.Contains(err.Error(), "crashing") {
-		t.Errorf("err = %v (exit %d), want the client's status 3 and its last stderr", err, ExitCode(err))
+	if ExitCode(err) != code || err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v (exit %d), want exit %d with %q", err, ExitCode(err), code, want)
 	}
 	f.assertClean(err)
+}
+
+// The client's exit status, and its last stderr line in the error.
+func testChildCrashes(t *testing.T, bin string) {
+	failsAlone(t, bin, 3, "crashing", "crash-after", "1")
 }
 
 func testMountDropped(t *testing.T, bin string) {
-	f := newFixture(t, bin)
-	f.knob("drop-after", "1")
-	err := f.start().wait()
-	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "disappeared") {
-		t.Errorf("err = %v (exit %d), want exit 1 for a vanished mount", err, ExitCode(err))
-	}
-	f.assertClean(err)
+	failsAlone(t, bin, 1, "disappeared", "drop-after", "1")
 }
 
+// A client that ignores SIGTERM is killed after the grace period.
 func testMountDroppedIgnoreSigterm(t *testing.T, bin string) {
-	f := newFixture(t, bin)
-	f.knob("drop-after", "1")
-	f.knob("ignore-sigterm", "1")
-	err := f.start().wait()
-	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "signal: killed") {
-		t.Errorf("err = %v (exit %d), want exit 1 after SIGKILL", err, ExitCode(err))
-	}
-	f.assertClean(err)
+	failsAlone(t, bin, 1, "signal: killed", "drop-after", "1", "ignore-sigterm", "1")
 }
 
 func testUnmountHangs(t *testing.T, bin string) {
@@ -329,11 +315,7 @@ func testWatchdog(t *testing.T, bin string) {
 	for range 3 {
 		r.waitNote("WATCHDOG=1")
 	}
-	err := r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	f.assertClean(err)
+	r.stopClean()
 }
 
 // A stop that comes before the client starts (during preflight):
@@ -513,10 +495,7 @@ func testCoveredMount(t *testing.T, bin string) {
 	must(t, unix.Unmount(f.cfg.MountPoint, 0))
 	r = f.start()
 	r.waitReady()
-	if err := r.stop(); err != nil {
-		t.Fatalf("restart after the cover left: %v\n%s", err, f.out)
-	}
-	f.assertClean(nil)
+	r.stopClean()
 }
 
 // Another archil client's mount over ours: a stop must neither run
@@ -611,11 +590,7 @@ func testStaleDeadMount(t *testing.T, bin string) {
 	if archilMounts(t) != 1 {
 		t.Errorf("%d archil mounts, want 1 (the dead one detached)", archilMounts(t))
 	}
-	err := r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	f.assertClean(err)
+	r.stopClean()
 }
 
 func testStaleLiveMount(t *testing.T, bin string) {
@@ -640,11 +615,7 @@ func testStaleLiveMount(t *testing.T, bin string) {
 	if err != nil || string(b) != "pending" {
 		t.Errorf("backing store has %q, %v", b, err)
 	}
-	err = r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	f.assertClean(err)
+	r.stopClean()
 }
 
 // testStaleHungMount leaves a mount whose client is stopped (SIGSTOP):
@@ -663,11 +634,7 @@ func testStaleHungMount(t *testing.T, bin string) {
 	}
 	must(t, syscall.Kill(orphan.Pid(), syscall.SIGKILL))
 	reapOrphan(t, orphan)
-	err := r.stop()
-	if err != nil {
-		t.Fatalf("stop: %v", err)
-	}
-	f.assertClean(err)
+	r.stopClean()
 }
 
 func testCycles(t *testing.T, bin string) {
