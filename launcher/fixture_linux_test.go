@@ -181,8 +181,7 @@ type running struct {
 func (f *fixture) start() *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{f: f, cancel: cancel, done: make(chan error, 1)}
-	res := &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
-	go func() { r.done <- run(ctx, nil, f.cfg, f.logger(), res) }()
+	go func() { r.done <- run(ctx, nil, f.cfg, f.logger(), f.result()) }()
 	f.t.Cleanup(func() {
 		cancel()
 		select {
@@ -191,6 +190,25 @@ func (f *fixture) start() *running {
 		}
 	})
 	return r
+}
+
+// result is the resolved credential run gets: the fixture's token.
+func (f *fixture) result() *broker.Result {
+	return &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
+}
+
+// expectNote checks that the next notify message, within 5 s, holds want;
+// for a run that has already returned.
+func (f *fixture) expectNote(want string) {
+	f.t.Helper()
+	select {
+	case n := <-f.notes:
+		if !strings.Contains(n, want) {
+			f.t.Errorf("notification %q, want %s", n, want)
+		}
+	case <-time.After(5 * time.Second):
+		f.t.Errorf("no %s", want)
+	}
 }
 
 // waitLogged waits until the launcher's log or the client's output holds

@@ -17,7 +17,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/archil-nix/archil-launch/broker"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/hashicorp/go-hclog"
 )
@@ -324,21 +323,13 @@ func testStopBeforeMounting(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
-	if err := run(ctx, nil, f.cfg, f.logger(), res); err != nil {
+	if err := run(ctx, nil, f.cfg, f.logger(), f.result()); err != nil {
 		t.Fatalf("stop before mounting: %v\n%s", err, f.out)
 	}
 	if len(f.calls()) != 0 {
 		t.Errorf("the client was run: %+v", f.calls())
 	}
-	select {
-	case n := <-f.notes:
-		if !strings.Contains(n, "STOPPING=1") {
-			t.Errorf("notification %q, want STOPPING=1", n)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("no STOPPING=1")
-	}
+	f.expectNote("STOPPING=1")
 	f.assertClean(nil)
 }
 
@@ -357,14 +348,7 @@ func testStopWhileResolving(t *testing.T, bin string) {
 	if err := Run(ctx, nil, f.cfg, f.logger()); err != nil {
 		t.Fatalf("stop while resolving: %v\n%s", err, f.out)
 	}
-	select {
-	case n := <-f.notes:
-		if !strings.Contains(n, "STOPPING=1") {
-			t.Errorf("notification %q, want STOPPING=1", n)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("no STOPPING=1")
-	}
+	f.expectNote("STOPPING=1")
 	if !strings.Contains(f.out.String(), "stop requested while resolving") || len(f.calls()) != 0 {
 		t.Errorf("want a stop before anything ran:\n%s", f.out)
 	}
