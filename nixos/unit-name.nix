@@ -8,7 +8,6 @@
 { lib }:
 let
   inherit (builtins)
-    fromJSON
     genList
     listToAttrs
     stringLength
@@ -17,15 +16,7 @@ let
 
   hex2 = n: lib.toLower (lib.fixedWidthString 2 "0" (lib.toHexString n));
 
-  # A code point as UTF-8, through a JSON \u escape (Nix has no byte
-  # escapes); above U+FFFF as a surrogate pair.
-  utf8 =
-    cp:
-    let
-      u = n: "\\u" + lib.fixedWidthString 4 "0" (lib.toHexString n);
-      v = cp - 65536;
-    in
-    fromJSON ("\"" + (if cp < 65536 then u cp else u (55296 + v / 1024) + u (56320 + lib.mod v 1024)) + "\"");
+  utf8 = import ./utf8.nix { inherit lib; };
 
   # Each byte UTF-8 can hold above 0x7F, as a one-byte string, cut out of
   # the encoding of a code point that starts (or continues) with it.

@@ -18,7 +18,7 @@ let
   # Nix's [[:cntrl:]] and [[:space:]] see ASCII only, so the C1 controls
   # (U+0080-U+009F) and Unicode's spaces are listed, as UTF-8 strings.
   # UTF-8 is self-synchronizing: finding one as an infix is exact.
-  char = cp: builtins.fromJSON "\"\\u${lib.fixedWidthString 4 "0" (lib.toHexString cp)}\"";
+  char = import ./utf8.nix { inherit lib; };
   c1Controls = builtins.genList (i: char (128 + i)) 32;
   unicodeSpaces = map char (
     [
@@ -63,9 +63,7 @@ let
   # U+E000-U+EFFF start with 0xEE; U+F000-U+F8FF with 0xEF 0x80-0xA3;
   # planes 15 and 16 with 0xF3 0xB0-0xBF and 0xF4 0x80-0x8F; the tag
   # characters U+E0000-U+E007F with 0xF3 0xA0 0x80-0x81.
-  utf8Of = cp: builtins.fromJSON "\"${lib.concatMapStrings (u: "\\u${lib.fixedWidthString 4 "0" (lib.toHexString u)}") (surrogates cp)}\"";
-  surrogates = cp: if cp < 65536 then [ cp ] else [ (55296 + (cp - 65536) / 1024) (56320 + lib.mod (cp - 65536) 1024) ];
-  prefix = n: cp: builtins.substring 0 n (utf8Of cp);
+  prefix = n: cp: builtins.substring 0 n (char cp);
   privateUsePrefixes =
     [ (prefix 1 57344) ]
     ++ builtins.genList (i: prefix 2 (61440 + i * 64)) 36
