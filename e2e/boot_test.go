@@ -223,8 +223,11 @@ func checkShutdownOrder(t *testing.T, i int, journal, console string, m mnt) {
 		t.Errorf("poweroff %d: no 'Stopped %s' in the journal of the shutdown", i, m.Unit)
 		return
 	}
-	if flushed < 0 || flushed > stopped {
-		t.Errorf("poweroff %d: %s: no 'archil unmount finished' for %s before the unit stopped", i, m.Unit, m.MP)
+	// Present is enough: the launcher logs it before it exits, but its
+	// stream and PID 1's "Stopped" reach journald by different sockets,
+	// and the journal may list them the other way round.
+	if flushed < 0 {
+		t.Errorf("poweroff %d: %s: no 'archil unmount finished' for %s in the shutdown journal", i, m.Unit, m.MP)
 	}
 	if umountTarget >= 0 && umountTarget < stopped {
 		t.Errorf("poweroff %d: umount.target reached before %s stopped", i, m.Unit)

@@ -77,7 +77,7 @@ func TestCredentials(t *testing.T) {
 	s.GrepToken(t, "systemctl cat", cat)
 	cmdlines := c.MustSh(`for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < $f 2>/dev/null; echo; done`)
 	s.GrepToken(t, "/proc/*/cmdline", cmdlines)
-	s.GrepToken(t, "the journal", c.MustSh("journalctl --no-pager -b -o verbose"))
+	s.GrepToken(t, "the journal", c.Journal("-b", "-o", "verbose"))
 	s.GrepToken(t, "mount configs", c.MustSh("cat /etc/archil/mounts.d/*.json"))
 	s.GrepToken(t, "mountinfo", c.MustSh("cat /proc/1/mountinfo"))
 
@@ -133,5 +133,5 @@ func TestCredentials(t *testing.T) {
 			t.Errorf("--check does not report the token's length (%d) for %s:\n%s", len(s.token), g.Unit, out)
 		}
 	}
-	s.GrepToken(t, "the journal after stop", c.MustSh("journalctl --no-pager -b -o verbose"))
+	s.GrepToken(t, "the journal after stop", c.Journal("-b", "-o", "verbose"))
 }

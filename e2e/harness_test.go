@@ -648,19 +648,34 @@ func (c *Container) Boot() time.Duration {
 	return 0
 }
 
-// childOf returns the first child of pid (systemd-nspawn's child is the
-// container's PID 1).
+// childOf returns the child of pid that is PID 1 of its own PID namespace:
+// the container's init. systemd-nspawn first forks a helper that sets up
+// the container and exits; that one is skipped.
 func childOf(pid int) int {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	for _, f := range tasks {
 		b, _ := os.ReadFile(f)
 		for _, fld := range strings.Fields(string(b)) {
-			if n, err := strconv.Atoi(fld); err == nil {
+			if n, err := strconv.Atoi(fld); err == nil && isNamespaceInit(n) {
 				return n
 			}
 		}
 	}
 	return 0
+}
+
+// isNamespaceInit reports whether the last NSpid of pid is 1.
+func isNamespaceInit(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "NSpid:" {
+			return f[len(f)-1] == "1"
+		}
+	}
+	return false
 }
 
 // Poweroff runs `systemctl poweroff` inside and waits for nspawn to exit.
@@ -840,8 +855,18 @@ func (c *Container) Journal(args ...string) string {
 	for i, a := range args {
 		q[i] = strconv.Quote(a)
 	}
-	out, _ := c.Sh("journalctl --no-pager -o short-precise " + strings.Join(q, " "))
+	// --sync first: lines a process wrote just before it exited may not
+	// have been read from its stream yet.
+	out, _ := c.Sh("journalctl --sync; journalctl --no-pager -o short-precise " + strings.Join(q, " "))
 	return out
+}
+
+// Now returns the container's clock as a journalctl --since argument, to
+// read only what is logged after this point (whole seconds would take in
+// what came just before).
+func (c *Container) Now() string {
+	c.t.Helper()
+	return "@" + strings.TrimSpace(c.MustSh("date +%s.%N"))
 }
 
 // dumpJournal prints the current boot's journal lines that matter.

@@ -177,6 +177,22 @@ type running struct {
 	done   chan error
 }
 
+// drop detaches the mount while its client keeps serving it: a mount that
+// vanishes from the mount point while in use. The open directory keeps
+// the detached mount, and with it the client's FUSE connection, alive, so
+// the client does not see the drop and exit on its own.
+func (f *fixture) drop() {
+	f.t.Helper()
+	dir, err := os.Open(f.cfg.MountPoint)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { dir.Close() })
+	if err := unix.Unmount(f.cfg.MountPoint, unix.MNT_DETACH); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // start runs the launcher as Run does after the credential was resolved.
 func (f *fixture) start() *running {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -215,10 +231,16 @@ func (f *fixture) expectNote(want string) {
 // want.
 func (f *fixture) waitLogged(want string) {
 	f.t.Helper()
+	f.waitLoggedTimes(want, 1)
+}
+
+// waitLoggedTimes waits until the output holds want n times.
+func (f *fixture) waitLoggedTimes(want string, n int) {
+	f.t.Helper()
 	deadline := time.Now().Add(hangGuard)
-	for !strings.Contains(f.out.String(), want) {
+	for strings.Count(f.out.String(), want) < n {
 		if time.Now().After(deadline) {
-			f.t.Fatalf("no %q in the output within %s\n%s", want, hangGuard, f.out)
+			f.t.Fatalf("%q not %d times in the output within %s\n%s", want, n, hangGuard, f.out)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -415,7 +415,7 @@ func testPlainUmountLoses(t *testing.T, f *fake) {
 }
 
 func testFlushDelayElapses(t *testing.T, f *fake) {
-	f.env["ARCHIL_FAKE_FLUSH_DELAY"] = "0.5" // env wins over the file
+	f.env["ARCHIL_FAKE_FLUSH_DELAY"] = "2" // env wins over the file
 	f.knob("flush-delay", "100")
 	f.mount()
 	writeFile(t, filepath.Join(f.mp, "later"), "later")
@@ -481,8 +481,12 @@ func testCrashAfter(t *testing.T, f *fake) {
 }
 
 func testDropAfter(t *testing.T, f *fake) {
-	f.knob("drop-after", "0.3")
+	f.knob("drop-after", "1") // long enough for startServer to see the mount
 	s := f.startServer()
+	// Read before mounting: clearing it once mounted changes nothing.
+	if err := os.Remove(filepath.Join(f.state, "knobs", "drop-after")); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the mount to vanish", func() bool { return !mounted(f.mp) })
 	time.Sleep(200 * time.Millisecond)
 	if !s.alive() {

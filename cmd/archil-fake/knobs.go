@@ -12,10 +12,11 @@ import (
 )
 
 // Fault knobs. Each is the file $STATE/knobs/<name> (its content is the
-// value, surrounding whitespace ignored), re-read at every invocation, or
-// the environment variable ARCHIL_FAKE_<NAME> (upper case, '-' as '_'),
-// which wins over the file when set. A flag knob is on when present,
-// unless its value is "0", "false", "no" or "off".
+// value, surrounding whitespace ignored) or the environment variable
+// ARCHIL_FAKE_<NAME> (upper case, '-' as '_'), which wins over the file
+// when set. Every invocation reads them afresh, a mount all of them before
+// it mounts. A flag knob is on when present, unless its value is "0",
+// "false", "no" or "off".
 const (
 	knobMountDelay    = "mount-delay"    // seconds to wait before mounting
 	knobCrashAfter    = "crash-after"    // seconds after mount: exit 3, leave a dead mount

@@ -59,6 +59,9 @@ func serve(st *state, a *mountArgs) error {
 		return err
 	}
 	delay, _ := st.seconds(knobFlushDelay)
+	// Read now, not once mounted: a test may clear a knob as soon as the
+	// mount is ready, and it must still apply to this mount.
+	faults := readFaults(st)
 	srv := &server{args: a, store: newStore(cache, backing, delay), replied: make(chan struct{})}
 	if err := srv.store.pull(); err != nil {
 		return err
@@ -99,7 +102,7 @@ func serve(st *state, a *mountArgs) error {
 	defer close(stop)
 	go srv.store.run(stop)
 	go srv.acceptCtl(ln)
-	srv.startFaults(st)
+	srv.startFaults(faults)
 
 	done := make(chan struct{})
 	go func() { srv.fuse.Wait(); close(done) }()
@@ -135,16 +138,29 @@ func serve(st *state, a *mountArgs) error {
 	}
 }
 
+// faults are the knobs that act on a running mount, read before mounting.
+type faults struct {
+	crashAfter, dropAfter time.Duration
+	crashArmed, dropArmed bool
+}
+
+func readFaults(st *state) faults {
+	var f faults
+	f.crashAfter, f.crashArmed = st.seconds(knobCrashAfter)
+	f.dropAfter, f.dropArmed = st.seconds(knobDropAfter)
+	return f
+}
+
 // startFaults arms the crash-after and drop-after knobs.
-func (srv *server) startFaults(st *state) {
-	if d, ok := st.seconds(knobCrashAfter); ok {
-		time.AfterFunc(d, func() {
+func (srv *server) startFaults(f faults) {
+	if f.crashArmed {
+		time.AfterFunc(f.crashAfter, func() {
 			logf("warn", "crashing (knob %s), leaving a dead mount", knobCrashAfter)
 			os.Exit(3)
 		})
 	}
-	if d, ok := st.seconds(knobDropAfter); ok {
-		time.AfterFunc(d, func() {
+	if f.dropArmed {
+		time.AfterFunc(f.dropAfter, func() {
 			srv.dropped.Store(true)
 			logf("warn", "detaching the mount, staying alive (knob %s)", knobDropAfter)
 			if err := syscall.Unmount(srv.args.mountPoint, syscall.MNT_DETACH); err != nil {
