@@ -1,8 +1,10 @@
 package launcher
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -557,6 +559,40 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 	return p
 }
 
+// freeze stops pid with SIGSTOP and waits until every thread of it has
+// stopped: kill(2) returns before that, and a thread still running could
+// yet answer a FUSE request.
+func freeze(t *testing.T, pid int) {
+	t.Helper()
+	must(t, syscall.Kill(pid, syscall.SIGSTOP))
+	deadline := time.Now().Add(hangGuard)
+	for !allStopped(t, pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not stop", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// allStopped reports whether every thread of pid is in state T.
+func allStopped(t *testing.T, pid int) bool {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	must(t, err)
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a thread that just exited
+		}
+		must(t, err)
+		// pid (comm) state ...: comm may hold spaces and parentheses.
+		rest := b[bytes.LastIndexByte(b, ')')+1:]
+		if f := bytes.Fields(rest); len(f) == 0 || string(f[0]) != "T" {
+			return false
+		}
+	}
+	return len(stats) > 0
+}
+
 // reapOrphan waits for an orphan to exit and reaps it.
 func reapOrphan(t *testing.T, p *proc) {
 	t.Helper()
@@ -617,7 +653,7 @@ func testStaleHungMount(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	f.cfg.StopTimeout = time.Second
 	orphan := startOrphan(t, f)
-	must(t, syscall.Kill(orphan.Pid(), syscall.SIGSTOP))
+	freeze(t, orphan.Pid())
 	r := f.start()
 	r.waitReady()
 	out := f.out.String()

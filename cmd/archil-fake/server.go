@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -76,7 +75,7 @@ func serve(st *state, a *mountArgs) error {
 	}
 	defer ln.Close()
 	zero := time.Duration(0)
-	srv.fuse, err = fs.Mount(a.mountPoint, root, &fs.Options{
+	srv.fuse, srv.dev, err = mountFS(a.mountPoint, root, &fs.Options{
 		MountOptions: fuse.MountOptions{
 			Name:        "archil",
 			FsName:      a.fsName(),
@@ -91,9 +90,6 @@ func serve(st *state, a *mountArgs) error {
 	})
 	if err != nil {
 		return fmt.Errorf("mount failed: %w", err)
-	}
-	if top, err := mountinfo.CurrentTop(a.mountPoint); err == nil && top != nil {
-		srv.dev = top.Dev
 	}
 	logf("info", "mounted %s at %s (flush delay %v)", a.fsName(), a.mountPoint, delay)
 	signalReady(nil)

@@ -49,6 +49,11 @@ func runUnmount(st *state, args []string) error {
 	r := bufio.NewReader(conn)
 	answer, err := readLine(r)
 	if err != nil {
+		// A server that dies while we connect (crash-after) closes its
+		// FUSE device before its control socket: the mount is dead.
+		if _, serr := os.Stat(mp); errors.Is(serr, syscall.ENOTCONN) {
+			return noServer(mp, err)
+		}
 		return fmt.Errorf("server of %s went away without answering: %w", mp, err)
 	}
 	if msg, ok := strings.CutPrefix(answer, "error "); ok {
