@@ -100,7 +100,7 @@ func BenchmarkIdle(b *testing.B) {
 		after := ctxSwitches(b, pid)
 		rss := statusField(b, pid, "VmRSS")
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
+		if err := f.waitBinary(cmd); err != nil {
 			b.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}
 		b.ReportMetric(float64(rss), "KiB-RSS")

@@ -40,7 +40,7 @@ func TestBinary(t *testing.T) {
 		}
 		must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "a"), []byte("a"), 0o644))
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
-		if err := cmd.Wait(); err != nil {
+		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}
 		if b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "a")); err != nil || string(b) != "a" {
@@ -53,6 +53,9 @@ func TestBinary(t *testing.T) {
 	// hangup stops the mount as cleanly as SIGTERM.
 	t.Run("InheritedFDAndSIGHUP", func(t *testing.T) {
 		f := newFixture(t, bin)
+		// Whoever runs the tests (nohup, a CI runner) may have left SIGHUP
+		// ignored, and the launcher would inherit that.
+		f.wrapper = []string{"env", "--default-signal=HUP"}
 		stray, err := os.CreateTemp(f.dir, "stray")
 		must(t, err)
 		defer stray.Close()
@@ -66,7 +69,7 @@ func TestBinary(t *testing.T) {
 			}
 		}
 		must(t, cmd.Process.Signal(syscall.SIGHUP))
-		if err := cmd.Wait(); err != nil {
+		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch after SIGHUP: %v\n%s", err, f.out)
 		}
 		f.assertClean(nil)
@@ -82,7 +85,7 @@ func TestBinary(t *testing.T) {
 		time.Sleep(200 * time.Millisecond) // a stop would have begun by now
 		f.assertMounted()
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
-		if err := cmd.Wait(); err != nil {
+		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}
 		if strings.Count(f.out.String(), "stopping:") != 1 {
@@ -95,7 +98,7 @@ func TestBinary(t *testing.T) {
 		f := newFixture(t, bin)
 		f.knob("crash-after", "0.5")
 		cmd := f.startBinary(launch)
-		err := cmd.Wait()
+		err := f.waitBinary(cmd)
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 3 {
 			t.Fatalf("archil-launch: %v, want exit status 3\n%s", err, f.out)
@@ -117,7 +120,7 @@ func TestBinary(t *testing.T) {
 		cmd := f.startBinary(launch)
 		waitNoteOnly(t, f, "READY=1")
 		must(t, cmd.Process.Kill())
-		_ = cmd.Wait()
+		_ = f.waitBinary(cmd)
 		// Whatever the killed launcher left (its client gets SIGTERM
 		// from the kernel; a live or dead mount may remain), the next
 		// start must get the mount up again.
@@ -125,7 +128,7 @@ func TestBinary(t *testing.T) {
 		waitNoteOnly(t, f, "READY=1")
 		f.assertMounted()
 		must(t, cmd.Process.Signal(syscall.SIGTERM))
-		if err := cmd.Wait(); err != nil {
+		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}
 		f.assertClean(nil)

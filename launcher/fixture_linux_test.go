@@ -68,6 +68,24 @@ func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	return cmd
 }
 
+// waitBinary waits for a launcher from startBinary to exit, bounded by
+// hangGuard: one that ignores its signal fails the test with its output
+// instead of hanging the suite until go test's timeout.
+func (f *fixture) waitBinary(cmd *exec.Cmd) error {
+	f.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(hangGuard):
+		_ = cmd.Process.Kill()
+		<-done
+		f.t.Fatalf("archil-launch still running after %s\n%s", hangGuard, f.out)
+		return nil
+	}
+}
+
 // waitNoteOnly waits for a notify message containing want.
 func waitNoteOnly(t testing.TB, f *fixture, want string) {
 	t.Helper()
