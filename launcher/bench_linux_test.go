@@ -61,9 +61,6 @@ func BenchmarkFailureExit(b *testing.B) {
 				f := newFixture(b, bin)
 				r := f.start()
 				r.waitNote("READY=1")
-				// Past the fake's own probe of its mount (see
-				// testChildKilledAtReady): measure the common case.
-				f.waitLogged("info: mounted")
 				t0 := time.Now()
 				if kind == "crash" {
 					if err := syscall.Kill(f.mountPid(), syscall.SIGKILL); err != nil {

@@ -28,6 +28,7 @@ const (
 	knobFailFirst     = "fail-first"     // N: the first N mounts fail
 	knobFlushDelay    = "flush-delay"    // seconds before a write reaches backing
 	knobIAMSkip       = "iam-skip"       // flag: no IMDS probe in IAM mode
+	knobHoldOwnFile   = "hold-own-file"  // flag: keep a file of its own mount open; killed, the server hangs in the kernel
 )
 
 // knob returns a knob's value and whether it is set.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,17 +139,33 @@ func serve(st *state, a *mountArgs) error {
 type faults struct {
 	crashAfter, dropAfter time.Duration
 	crashArmed, dropArmed bool
+	holdOwnFile           bool
 }
 
 func readFaults(st *state) faults {
 	var f faults
 	f.crashAfter, f.crashArmed = st.seconds(knobCrashAfter)
 	f.dropAfter, f.dropArmed = st.seconds(knobDropAfter)
+	f.holdOwnFile = st.knobOn(knobHoldOwnFile)
 	return f
 }
 
-// startFaults arms the crash-after and drop-after knobs.
+// ownFile is a name go-fuse answers itself (its poll probe's), so holding
+// it open touches no file of the disk.
+const ownFile = ".go-fuse-epoll-hack"
+
+// startFaults arms the knobs that act on a running mount.
 func (srv *server) startFaults(f faults) {
+	if f.holdOwnFile {
+		// Never closed: killed, the kernel closes it on exit and sends
+		// the flush to this very server, which is gone: the exit never
+		// ends, and no pidfd reports it (see the launcher's stuckCheck).
+		if _, err := syscall.Open(filepath.Join(srv.args.mountPoint, ownFile), syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err != nil {
+			logf("error", "knob %s: %v", knobHoldOwnFile, err)
+		} else {
+			logf("warn", "holding a file of its own mount open (knob %s)", knobHoldOwnFile)
+		}
+	}
 	if f.crashArmed {
 		time.AfterFunc(f.crashAfter, func() {
 			logf("warn", "crashing (knob %s), leaving a dead mount", knobCrashAfter)
