@@ -16,45 +16,34 @@ import (
 // config as the launcher reads it, <case>.expect its expected outcome,
 // "expect: ok" or "expect: error <substring of the message>".
 func TestConfigVectors(t *testing.T) {
-	paths, err := filepath.Glob("testdata/config/*.json")
-	if err != nil || len(paths) < 50 {
-		t.Fatalf("expected at least 50 config vectors, found %d (%v)", len(paths), err)
-	}
-	for _, p := range paths {
-		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		t.Run(name, func(t *testing.T) {
-			want := testkit.ReadExpect(t, strings.TrimSuffix(p, ".json")+".expect")
-			if want != "ok" && !strings.HasPrefix(want, "error ") {
-				t.Fatalf("outcome %q is neither ok nor error <text>", want)
+	testkit.Vectors(t, "testdata/config", ".json", 50, func(t *testing.T, p, want string) {
+		if want != "ok" && !strings.HasPrefix(want, "error ") {
+			t.Fatalf("outcome %q is neither ok nor error <text>", want)
+		}
+		cfg, err := LoadConfig(p)
+		switch {
+		case want == "ok" && err != nil:
+			t.Fatalf("want ok, got error: %v", err)
+		case want == "ok":
+			if cfg.Name == "" || cfg.ReadyTimeout <= 0 || cfg.StopTimeout <= 0 || cfg.IMDSTimeout <= 0 {
+				t.Fatalf("accepted config lacks defaults: %+v", cfg)
 			}
-			cfg, err := LoadConfig(p)
-			switch {
-			case want == "ok" && err != nil:
-				t.Fatalf("want ok, got error: %v", err)
-			case want == "ok":
-				if cfg.Name == "" || cfg.ReadyTimeout <= 0 || cfg.StopTimeout <= 0 || cfg.IMDSTimeout <= 0 {
-					t.Fatalf("accepted config lacks defaults: %+v", cfg)
-				}
-			case err == nil:
-				t.Fatalf("want error %q, got ok", want)
-			default:
-				msg := err.Error()
-				if !strings.Contains(msg, strings.TrimPrefix(want, "error ")) {
-					t.Fatalf("want error containing %q, got %q", strings.TrimPrefix(want, "error "), msg)
-				}
-				if strings.ContainsAny(msg, "\n\r") {
-					t.Fatalf("error is not one line: %q", msg)
-				}
-				var ce *ConfigError
-				if !errors.As(err, &ce) {
-					t.Fatalf("error is %T, want *ConfigError", err)
-				}
+		case err == nil:
+			t.Fatalf("want error %q, got ok", want)
+		default:
+			msg := err.Error()
+			if !strings.Contains(msg, strings.TrimPrefix(want, "error ")) {
+				t.Fatalf("want error containing %q, got %q", strings.TrimPrefix(want, "error "), msg)
 			}
-			if strings.HasPrefix(name, "good_") != (want == "ok") {
-				t.Fatalf("case name %q disagrees with its expectation %q", name, want)
+			if strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("error is not one line: %q", msg)
 			}
-		})
-	}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error is %T, want *ConfigError", err)
+			}
+		}
+	})
 }
 
 func TestConfigDefaults(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package testkit holds what several packages' tests share: building the
-// project's binaries the way they ship, and a buffer that processes and
-// goroutines may write while a test reads it.
+// project's binaries the way they ship, a buffer that processes and
+// goroutines may write while a test reads it, and running test vectors.
 package testkit
 
 import (
@@ -56,21 +56,4 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// ReadExpect reads a test vector's expected outcome: a file holding one
-// line "expect: <outcome>". It returns <outcome> ("ok", "error <text>",
-// or what the vector kind defines).
-func ReadExpect(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("every vector needs its .expect file: %v", err)
-	}
-	line := strings.TrimSuffix(string(b), "\n")
-	outcome, ok := strings.CutPrefix(line, "expect: ")
-	if !ok || outcome == "" || strings.Contains(line, "\n") {
-		t.Fatalf("%s: want one line 'expect: <outcome>', got %q", path, line)
-	}
-	return outcome
 }
