@@ -61,6 +61,14 @@ func TestMain(m *testing.M) {
 type withFigures struct{ m *testing.M }
 
 func (w withFigures) Run() int {
+	// One container suite at a time on a host: the containers share the
+	// host's cgroup and the cached root file system. A second run waits.
+	unlock, err := lockSuite()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	defer unlock()
 	code := w.m.Run()
 	printFigures(os.Stdout)
 	if path := os.Getenv("ARCHIL_E2E_FIGURES"); path != "" {
@@ -70,6 +78,26 @@ func (w withFigures) Run() int {
 		}
 	}
 	return code
+}
+
+// lockSuite takes the host-wide lock of the container suite, waiting for a
+// run that holds it.
+func lockSuite() (func(), error) {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("failed to create %s: %w", cacheDir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(cacheDir, "suite.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open the suite lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: another container suite runs on this host; waiting for it\n")
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("failed to lock %s: %w", f.Name(), err)
+		}
+	}
+	return func() { f.Close() }, nil
 }
 
 func envOr(k, def string) string {

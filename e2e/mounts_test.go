@@ -233,13 +233,15 @@ func (c *Container) AssertDown(m mnt) {
 }
 
 // Leftovers lists what a mount could leave behind: fuse mounts, archil and
-// launcher processes, files in the fake's control directory, /run, /tmp.
+// launcher processes, files in the fake's control directory, /run, /tmp
+// (credentials only of archil units: a getty starting late is not ours).
 func (c *Container) Leftovers() []string {
 	c.t.Helper()
 	out := c.MustSh(`grep -E ' - fuse' /proc/1/mountinfo | sed 's/^/mount: /'
 for p in /proc/[0-9]*; do c=$(cat $p/comm 2>/dev/null) || continue; case "$c" in archil*) echo "proc: ${p#/proc/} $c";; esac; done
 ls -A /var/lib/archil-fake/ctl 2>/dev/null | sed 's/^/ctl: /'
-find /tmp /var/tmp /run/credentials -mindepth 1 2>/dev/null | sed 's/^/file: /'
+find /tmp /var/tmp -mindepth 1 2>/dev/null | sed 's/^/file: /'
+find /run/credentials -mindepth 1 -path '*archil*' 2>/dev/null | sed 's/^/file: /'
 find /run -xdev -name '*archil*' 2>/dev/null | sed 's/^/run: /'`)
 	var l []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
