@@ -3,6 +3,8 @@ package launcher
 import (
 	"strconv"
 	"strings"
+
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // mountArgs is the client's command line after the program name:
@@ -12,7 +14,7 @@ import (
 //
 // Global flags go before the subcommand. --no-fork comes last so that no
 // extra argument can undo it; the token is never an argument.
-func mountArgs(cfg *Config) []string {
+func mountArgs(cfg *config.Config) []string {
 	var args []string
 	if cfg.LogLevel != "" {
 		args = append(args, "--log-level", cfg.LogLevel)
@@ -32,7 +34,7 @@ func mountArgs(cfg *Config) []string {
 }
 
 // unmountArgs is the command line of `archil unmount`.
-func unmountArgs(cfg *Config) []string {
+func unmountArgs(cfg *config.Config) []string {
 	var args []string
 	if cfg.LogLevel != "" {
 		args = append(args, "--log-level", cfg.LogLevel)

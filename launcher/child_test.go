@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 func TestMountArgs(t *testing.T) {
-	cfg := &Config{
+	cfg := &config.Config{
 		DiskName: "acme/data:/models", MountPoint: "/mnt/data", Region: "aws-us-east-1",
 		LogLevel: "debug", Shared: true, MaxCacheMB: 2048, TargetCacheMB: 1024,
 		ExtraArgs: []string{"--disable-xattrs", "--statistics"},
@@ -21,7 +23,7 @@ func TestMountArgs(t *testing.T) {
 	if got := mountArgs(cfg); !slices.Equal(got, want) {
 		t.Errorf("mountArgs:\n got %q\nwant %q", got, want)
 	}
-	minimal := &Config{DiskName: "dsk-0123456789abcdef", MountPoint: "/srv/d", Region: "gcp-us-central1"}
+	minimal := &config.Config{DiskName: "dsk-0123456789abcdef", MountPoint: "/srv/d", Region: "gcp-us-central1"}
 	want = []string{"mount", "dsk-0123456789abcdef", "/srv/d", "--region", "gcp-us-central1", "--no-fork"}
 	if got := mountArgs(minimal); !slices.Equal(got, want) {
 		t.Errorf("mountArgs minimal:\n got %q\nwant %q", got, want)

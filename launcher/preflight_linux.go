@@ -17,6 +17,7 @@ import (
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/smallfile"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // probeTimeout bounds the statfs that tells a live archil mount from a dead
@@ -30,7 +31,7 @@ const probeTimeout = 5 * time.Second
 // and left exactly as it was: another filesystem's mount, a non-empty
 // directory, a non-directory. beforeFlush, when not nil, is called before
 // such a flush: it can take up to cfg.StopTimeout.
-func Preflight(cfg *Config, log hclog.Logger, beforeFlush func()) error {
+func Preflight(cfg *config.Config, log hclog.Logger, beforeFlush func()) error {
 	mp := cfg.MountPoint
 	if err := checkRealParent(mp); err != nil {
 		return err
@@ -77,7 +78,7 @@ func Preflight(cfg *Config, log hclog.Logger, beforeFlush func()) error {
 }
 
 // clearStale removes the archil mount top from cfg.MountPoint.
-func clearStale(cfg *Config, top *mountinfo.Entry, log hclog.Logger, beforeFlush func()) error {
+func clearStale(cfg *config.Config, top *mountinfo.Entry, log hclog.Logger, beforeFlush func()) error {
 	mp := cfg.MountPoint
 	err := statfsWithin(context.Background(), mp, probeTimeout)
 	if errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED) {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/archil-nix/archil-launch/internal/testkit"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 )
@@ -13,14 +14,14 @@ import (
 // umask; a directory that existed keeps its mode.
 func TestCreateMountPointIgnoresUmask(t *testing.T) {
 	top := t.TempDir()
-	must(t, os.Chmod(top, 0o711))
+	testkit.Must(t, os.Chmod(top, 0o711))
 	old := unix.Umask(0o077)
 	defer unix.Umask(old)
 	mp := filepath.Join(top, "a", "b", "mnt")
-	must(t, createMountPoint(mp, hclog.NewNullLogger()))
+	testkit.Must(t, createMountPoint(mp, hclog.NewNullLogger()))
 	for _, dir := range []string{filepath.Join(top, "a"), filepath.Join(top, "a", "b"), mp} {
 		fi, err := os.Stat(dir)
-		must(t, err)
+		testkit.Must(t, err)
 		if fi.Mode().Perm() != 0o755 {
 			t.Errorf("%s: mode %v, want 0755", dir, fi.Mode().Perm())
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // Run runs the mount described by cfg until ctx is done (SIGTERM/SIGINT)
@@ -20,7 +21,7 @@ import (
 // launcher in the middle of a flush or leave the client unsupervised. The
 // credential lookup before it costs the start-up nothing while the runtime
 // installs the handlers.
-func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger) error {
+func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger) error {
 	res, err := broker.Resolve(ctx, broker.Request{
 		Method:      cfg.AuthMethod,
 		Credential:  cfg.Credential,
@@ -44,7 +45,7 @@ func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 }
 
 // run is Run after the credential was resolved.
-func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger, res *broker.Result) error {
+func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger, res *broker.Result) error {
 	if signalsReady != nil {
 		<-signalsReady
 	}

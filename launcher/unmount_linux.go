@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // Bounds that are not configurable: how long a signalled client gets to
@@ -113,7 +114,7 @@ func abortConnection(mp, dev string, log hclog.Logger) {
 // writes reach the backing store, bounded by timeout; on timeout its whole
 // process group is killed. The client gets the allow-listed environment
 // without the token: unmount talks to the local mount, not the service.
-func archilUnmount(cfg *Config, timeout time.Duration, log hclog.Logger) error {
+func archilUnmount(cfg *config.Config, timeout time.Duration, log hclog.Logger) error {
 	env := childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, "")
 	p, err := startProc(cfg.Archil, unmountArgs(cfg), env)
 	if err != nil {

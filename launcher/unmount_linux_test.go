@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // TestUnmountHelpersLeaveOthersAlone puts a tmpfs where the launcher
@@ -18,11 +19,11 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	dir := t.TempDir()
 	t.Cleanup(func() { detachUnder(t, dir) })
 	mp := filepath.Join(dir, "mnt")
-	must(t, os.Mkdir(mp, 0o755))
-	must(t, unix.Mount("tmpfs", mp, "tmpfs", 0, "size=1m"))
-	must(t, os.WriteFile(filepath.Join(mp, "theirs"), []byte("x"), 0o644))
+	testkit.Must(t, os.Mkdir(mp, 0o755))
+	testkit.Must(t, unix.Mount("tmpfs", mp, "tmpfs", 0, "size=1m"))
+	testkit.Must(t, os.WriteFile(filepath.Join(mp, "theirs"), []byte("x"), 0o644))
 	before, err := mountinfo.CurrentTop(mp)
-	must(t, err)
+	testkit.Must(t, err)
 	log := hclog.NewNullLogger()
 
 	if n, err := detachArchil(mp, isArchil, log); n != 0 || err != nil {
@@ -35,7 +36,7 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	abortConnection(mp, "", log)
 
 	after, err := mountinfo.CurrentTop(mp)
-	must(t, err)
+	testkit.Must(t, err)
 	if after == nil || after.ID != before.ID || after.FSType != "tmpfs" {
 		t.Fatalf("top mount changed: %+v -> %+v", before, after)
 	}

@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/launcher"
+	"github.com/archil-nix/archil-launch/launcher/check"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // version is set by the build (-ldflags -X main.version=...); without it,
@@ -98,7 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
-	report := (&launcher.Checker{}).Check(context.Background(), configs)
+	report := (&check.Checker{}).Check(context.Background(), configs)
 	write := report.WriteTable
 	if asJSON {
 		write = report.WriteJSON
@@ -137,7 +139,7 @@ func runMount(path string, stderr io.Writer) int {
 	}()
 	protectMemory(stderr)
 	cloexecInherited(stderr)
-	cfg, err := launcher.LoadConfig(path)
+	cfg, err := config.Load(path)
 	if err != nil {
 		return fail(stderr, err)
 	}

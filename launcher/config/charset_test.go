@@ -1,4 +1,4 @@
-package launcher
+package config
 
 import (
 	"regexp"
@@ -8,7 +8,7 @@ import (
 
 // The hand-written matchers must accept exactly what the rules' regular
 // expressions (as DESIGN.md states them) accept. The seeds run in every
-// test; `go test -fuzz FuzzMatchers ./launcher` searches further.
+// test; `go test -fuzz FuzzMatchers ./launcher/config` searches further.
 func FuzzMatchers(f *testing.F) {
 	for _, s := range []string{
 		"", "a", "aws-us-east-1", "gcp-us-central1", "aws--1", "aws-1", "a-b1", "AWS-US-EAST-1",

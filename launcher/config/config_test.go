@@ -1,4 +1,4 @@
-package launcher
+package config
 
 import (
 	"errors"
@@ -16,11 +16,11 @@ import (
 // config as the launcher reads it, <case>.expect its expected outcome,
 // "expect: ok" or "expect: error <substring of the message>".
 func TestConfigVectors(t *testing.T) {
-	testkit.Vectors(t, "testdata/config", ".json", 50, func(t *testing.T, p, want string) {
+	testkit.Vectors(t, "../testdata/config", ".json", 50, func(t *testing.T, p, want string) {
 		if want != "ok" && !strings.HasPrefix(want, "error ") {
 			t.Fatalf("outcome %q is neither ok nor error <text>", want)
 		}
-		cfg, err := LoadConfig(p)
+		cfg, err := Load(p)
 		switch {
 		case want == "ok" && err != nil:
 			t.Fatalf("want ok, got error: %v", err)
@@ -38,16 +38,16 @@ func TestConfigVectors(t *testing.T) {
 			if strings.ContainsAny(msg, "\n\r") {
 				t.Fatalf("error is not one line: %q", msg)
 			}
-			var ce *ConfigError
+			var ce *Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("error is %T, want *ConfigError", err)
+				t.Fatalf("error is %T, want *Error", err)
 			}
 		}
 	})
 }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := LoadConfig("testdata/config/good_minimal_token.json")
+	cfg, err := Load("../testdata/config/good_minimal_token.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestConfigDefaults(t *testing.T) {
 		cfg.StopTimeout != 60*time.Second || cfg.IMDSTimeout != time.Second {
 		t.Fatalf("defaults wrong: %+v", cfg)
 	}
-	full, err := LoadConfig("testdata/config/good_full.json")
+	full, err := Load("../testdata/config/good_full.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestLoadConfigMissingFile(t *testing.T) {
-	_, err := LoadConfig(filepath.Join(t.TempDir(), "absent.json"))
+	_, err := Load(filepath.Join(t.TempDir(), "absent.json"))
 	if err == nil || !strings.Contains(err.Error(), "no such file or directory") {
 		t.Fatalf("got %v", err)
 	}
@@ -79,7 +79,7 @@ func TestLoadConfigTooLarge(t *testing.T) {
 	if err := os.WriteFile(p, make([]byte, maxConfigBytes+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "larger than") {
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -93,7 +93,7 @@ func TestLoadConfigNotRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, dir} {
-		_, err := LoadConfig(p)
+		_, err := Load(p)
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") || strings.Count(err.Error(), p) != 1 {
 			t.Fatalf("%s: got %v", p, err)
 		}

@@ -1,4 +1,8 @@
-package launcher
+// Package check is archil-launch --check: for each mount config it reports
+// what is wrong (config, client, mount point, credential and where it was
+// found, IAM role, /dev/fuse, unit state) as a table or one JSON object,
+// and changes nothing. It never holds or prints a secret's value.
+package check
 
 import (
 	"context"
@@ -12,6 +16,8 @@ import (
 
 	"github.com/archil-nix/archil-launch/authsrc"
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/launcher"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // DefaultConfigDir is where the NixOS module and the template unit put the
@@ -62,7 +68,7 @@ type Checker struct {
 	// launcher's own order, plus the unit's credentials directory and its
 	// LoadCredential= files, which a run outside the unit cannot see
 	// through $CREDENTIALS_DIRECTORY.
-	Resolver func(cfg *Config, unit *UnitInfo) *broker.Resolver
+	Resolver func(cfg *config.Config, unit *UnitInfo) *broker.Resolver
 }
 
 // Check inspects each config in paths (all of ConfigDir when empty) and
@@ -82,7 +88,7 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 		}
 		paths = found
 	}
-	configs := make([]*Config, len(paths))
+	configs := make([]*config.Config, len(paths))
 	mounts := make([]MountReport, len(paths))
 	for i, p := range paths {
 		mounts[i], configs[i] = checkConfig(p)
@@ -96,7 +102,7 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 		}
 		unit := units[cfg.Name]
 		mounts[i].Checks = append(mounts[i].Checks,
-			inspectMountPoint(ctx, cfg.MountPoint),
+			mountPointItem(ctx, cfg.MountPoint),
 			c.checkCredential(ctx, cfg, unit, probe),
 			unit.item(),
 		)
@@ -110,18 +116,24 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 	return report
 }
 
+// mountPointItem reports what the launcher's preflight would find at mp.
+func mountPointItem(ctx context.Context, mp string) CheckItem {
+	st := launcher.InspectMountPoint(ctx, mp)
+	return CheckItem{Check: "mount point", OK: st.OK, State: st.State, Detail: st.Detail}
+}
+
 // checkConfig loads one config; the client binary is reported on its own
 // line so that a missing client does not hide the other findings.
-func checkConfig(path string) (MountReport, *Config) {
+func checkConfig(path string) (MountReport, *config.Config) {
 	m := MountReport{Config: path}
-	cfg, err := loadConfig(path, false)
+	cfg, err := config.LoadWithoutClient(path)
 	if err != nil {
 		m.Checks = []CheckItem{{Check: "config", State: "invalid", Detail: err.Error()}}
 		return m, nil
 	}
 	m.Name = cfg.Name
 	m.Checks = []CheckItem{{Check: "config", OK: true, State: "valid", Detail: path}}
-	if err := checkArchil(cfg.Archil); err != nil {
+	if err := config.CheckClient(cfg.Archil); err != nil {
 		m.Checks = append(m.Checks, CheckItem{Check: "client", State: "unusable", Detail: err.Error()})
 	} else {
 		m.Checks = append(m.Checks, CheckItem{Check: "client", OK: true, State: "present", Detail: cfg.Archil})
@@ -136,7 +148,7 @@ func (c *Checker) units() UnitQuerier {
 	return systemctl{}
 }
 
-func (c *Checker) checkCredential(ctx context.Context, cfg *Config, unit *UnitInfo, probe iamProbe) CheckItem {
+func (c *Checker) checkCredential(ctx context.Context, cfg *config.Config, unit *UnitInfo, probe iamProbe) CheckItem {
 	item := CheckItem{Check: "credential"}
 	resolver := checkResolver(cfg, unit, probe)
 	if c.Resolver != nil {
@@ -154,7 +166,7 @@ func (c *Checker) checkCredential(ctx context.Context, cfg *Config, unit *UnitIn
 	}
 	info := &CredentialInfo{Method: res.Method, Source: res.Source, Location: res.Location, Role: res.Role, TookMS: float64(res.Took.Microseconds()) / 1000}
 	item.OK, item.State, item.Credential, item.Warnings = true, "found", info, res.Warnings
-	if res.Method == AuthIAM {
+	if res.Method == config.AuthIAM {
 		item.Detail = fmt.Sprintf("IAM role %q from %s in %.0f ms", res.Role, res.Location, info.TookMS)
 	} else {
 		info.Length = res.Token.Len()
@@ -165,7 +177,7 @@ func (c *Checker) checkCredential(ctx context.Context, cfg *Config, unit *UnitIn
 
 // checkResolver is the launcher's order with what the unit will be given
 // put first: its live credentials directory, then its LoadCredential= files.
-func checkResolver(cfg *Config, unit *UnitInfo, probe iamProbe) *broker.Resolver {
+func checkResolver(cfg *config.Config, unit *UnitInfo, probe iamProbe) *broker.Resolver {
 	r := broker.Default()
 	r.ProbeIAMRole = probe
 	if os.Getenv("CREDENTIALS_DIRECTORY") != "" || unit == nil {
@@ -218,7 +230,7 @@ func memoProbe(probe iamProbe) iamProbe {
 
 // addConflicts flags mounts that share a mount point or sit inside
 // another's: the module refuses both, hand-written configs can have them.
-func addConflicts(mounts []MountReport, configs []*Config) {
+func addConflicts(mounts []MountReport, configs []*config.Config) {
 	for i, a := range configs {
 		for j, b := range configs {
 			if i == j || a == nil || b == nil {

@@ -1,4 +1,4 @@
-package launcher
+package config
 
 import (
 	"os"
@@ -19,8 +19,8 @@ const (
 	maxTimeoutSec      = 86400
 )
 
-// LogLevels are the client's --log-level values.
-var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
+// logLevels are the client's --log-level values.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
 
 // forbiddenPrefixes are system trees a mount must never cover.
 var forbiddenPrefixes = []string{
@@ -72,15 +72,15 @@ func (r *rawConfig) validate(checkClient bool) (*Config, error) {
 	}
 	checks := []func() error{
 		func() error { return checkName(c.Name) },
-		func() error { return CheckDiskName(c.DiskName) },
-		func() error { return CheckMountPoint(c.MountPoint) },
+		func() error { return checkDiskName(c.DiskName) },
+		func() error { return checkMountPoint(c.MountPoint) },
 		func() error { return checkRegion(c.Region) },
 		func() error { return checkAuthMethod(c.AuthMethod) },
 		func() error {
 			if !checkClient {
 				return checkAbsolute("archil", c.Archil)
 			}
-			return checkArchil(c.Archil)
+			return CheckClient(c.Archil)
 		},
 		func() error { return r.copyOptional(c) },
 		func() error { return checkExtraArgs(c.ExtraArgs) },
@@ -109,8 +109,8 @@ func (r *rawConfig) copyOptional(c *Config) error {
 		c.Shared = *r.Shared
 	}
 	if r.LogLevel != nil {
-		if !slices.Contains(LogLevels, *r.LogLevel) {
-			return fieldError("logLevel", "must be one of %s: %q", strings.Join(LogLevels, ", "), *r.LogLevel)
+		if !slices.Contains(logLevels, *r.LogLevel) {
+			return fieldError("logLevel", "must be one of %s: %q", strings.Join(logLevels, ", "), *r.LogLevel)
 		}
 		c.LogLevel = *r.LogLevel
 	}
@@ -174,9 +174,9 @@ func checkText(field, s string, max int) error {
 	return nil
 }
 
-// CheckDiskName applies the diskName rules: owner/name, user@domain/name
+// checkDiskName applies the diskName rules: owner/name, user@domain/name
 // or dsk-<16 hex digits>, optionally followed by :/path.
-func CheckDiskName(disk string) error {
+func checkDiskName(disk string) error {
 	const field = "diskName"
 	if err := checkText(field, disk, maxDiskNameBytes); err != nil {
 		return err
@@ -217,9 +217,9 @@ func CheckDiskName(disk string) error {
 	return nil
 }
 
-// CheckMountPoint applies the mountPoint rules. The launcher only ever
+// checkMountPoint applies the mountPoint rules. The launcher only ever
 // unmounts at a path that passed them.
-func CheckMountPoint(mp string) error {
+func checkMountPoint(mp string) error {
 	const field = "mountPoint"
 	if err := checkText(field, mp, maxMountPointBytes); err != nil {
 		return err
@@ -266,7 +266,9 @@ func checkAbsolute(field, p string) error {
 	return nil
 }
 
-func checkArchil(p string) error {
+// CheckClient reports whether p, the archil field, names an executable
+// regular file.
+func CheckClient(p string) error {
 	const field = "archil"
 	if err := checkAbsolute(field, p); err != nil {
 		return err

@@ -13,15 +13,23 @@ import (
 	"github.com/archil-nix/archil-launch/internal/smallfile"
 )
 
-// checkStatfsTimeout bounds --check's look at a mount: a hung FUSE server
-// must not hang the diagnostic.
-const checkStatfsTimeout = time.Second
+// inspectStatfsTimeout bounds InspectMountPoint's look at a mount: a hung
+// FUSE server must not hang the diagnostic.
+const inspectStatfsTimeout = time.Second
 
-// inspectMountPoint says what Preflight would find at mp, without acting
+// MountPointState is what Preflight would find at a mount point.
+type MountPointState struct {
+	OK     bool   // Preflight would go ahead
+	State  string // missing, empty directory, live archil mount, stale, busy or error
+	Detail string
+}
+
+// InspectMountPoint says what Preflight would find at mp, without acting
 // on it: missing, empty directory, live archil mount, stale archil mount,
-// or busy (another mount, a non-empty directory, a non-directory).
-func inspectMountPoint(ctx context.Context, mp string) CheckItem {
-	item := CheckItem{Check: "mount point", Detail: mp}
+// or busy (another mount, a non-empty directory, a non-directory). It is
+// what --check reports; it changes nothing.
+func InspectMountPoint(ctx context.Context, mp string) MountPointState {
+	item := MountPointState{Detail: mp}
 	if err := checkRealParent(mp); err != nil {
 		item.State, item.Detail = "busy", err.Error()
 		return item
@@ -37,7 +45,7 @@ func inspectMountPoint(ctx context.Context, mp string) CheckItem {
 		return item
 	}
 	if top != nil {
-		switch err := statfsWithin(ctx, mp, checkStatfsTimeout); {
+		switch err := statfsWithin(ctx, mp, inspectStatfsTimeout); {
 		case errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED):
 			item.State, item.Detail = "stale", "dead archil mount at "+mp+" (client gone); the next start detaches it"
 		case err != nil:

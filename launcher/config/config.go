@@ -1,4 +1,10 @@
-package launcher
+// Package config reads one mount's JSON config (no secrets in it) and
+// validates every field by the rules of DESIGN.md, "Mount config": strict
+// decoding (exact keys, no duplicates, no null, no trailing data, valid
+// UTF-8) and one rule per field, each failure a one-line *Error naming the
+// field. No process, no mount: it reads the file and looks at the client
+// binary, nothing else.
+package config
 
 import (
 	"fmt"
@@ -44,45 +50,42 @@ const (
 	defaultIMDSTimeoutSec  = 1
 )
 
-// maxConfigBytes bounds what LoadConfig reads: a mount config is a few
+// maxConfigBytes bounds what Load reads: a mount config is a few
 // hundred bytes, and a 4 KiB mount point is the largest legal field.
 const maxConfigBytes = 64 << 10
 
-// ConfigError is a problem with one field of a mount config. Its text
+// Error is a problem with one field of a mount config. Its text
 // names the field and the problem, never a secret (configs hold none).
-type ConfigError struct {
+type Error struct {
 	Field   string // JSON key, empty for the document as a whole
 	Problem string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	if e.Field == "" {
 		return "config: " + e.Problem
 	}
 	return "config " + e.Field + ": " + e.Problem
 }
 
-func fieldError(field, format string, args ...any) *ConfigError {
-	return &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)}
+func fieldError(field, format string, args ...any) *Error {
+	return &Error{Field: field, Problem: fmt.Sprintf(format, args...)}
 }
 
-// LoadConfig reads and validates the mount config at path.
-func LoadConfig(path string) (*Config, error) { return loadConfig(path, true) }
+// Load reads and validates the mount config at path.
+func Load(path string) (*Config, error) { return load(path, true) }
 
-// loadConfig reads the config at path; checkClient false skips the check
-// that the client binary exists, which --check reports on its own.
-func loadConfig(path string, checkClient bool) (*Config, error) {
+// LoadWithoutClient is Load without the check that the client binary
+// exists and is executable: --check reports that on its own line, so that a
+// missing client does not hide the other findings. CheckClient is that
+// check.
+func LoadWithoutClient(path string) (*Config, error) { return load(path, false) }
+
+func load(path string, checkClient bool) (*Config, error) {
 	data, _, err := smallfile.Read(path, maxConfigBytes)
 	if err != nil {
-		return nil, &ConfigError{Problem: fmt.Sprintf("cannot read %q: %v", path, smallfile.Cause(err))}
+		return nil, &Error{Problem: fmt.Sprintf("cannot read %q: %v", path, smallfile.Cause(err))}
 	}
-	return parseConfig(data, checkClient)
-}
-
-// ParseConfig decodes and validates one mount config.
-func ParseConfig(data []byte) (*Config, error) { return parseConfig(data, true) }
-
-func parseConfig(data []byte, checkClient bool) (*Config, error) {
 	raw, err := decodeStrict(data)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package launcher
+package check
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/archil-nix/archil-launch/authsrc"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // unitQueryTimeout bounds the one systemctl call --check makes.
@@ -31,7 +32,7 @@ type UnitInfo struct {
 // UnitQuerier asks the service manager about the units of configs, keyed
 // by mount name.
 type UnitQuerier interface {
-	Query(ctx context.Context, configs []*Config) map[string]*UnitInfo
+	Query(ctx context.Context, configs []*config.Config) map[string]*UnitInfo
 }
 
 // UnitNames are the two unit names a mount can have: the NixOS module's and
@@ -42,7 +43,7 @@ func UnitNames(name string) []string {
 
 type systemctl struct{}
 
-func (systemctl) Query(ctx context.Context, configs []*Config) map[string]*UnitInfo {
+func (systemctl) Query(ctx context.Context, configs []*config.Config) map[string]*UnitInfo {
 	out := map[string]*UnitInfo{}
 	var names []string
 	for _, c := range configs {
@@ -75,7 +76,7 @@ func (systemctl) Query(ctx context.Context, configs []*Config) map[string]*UnitI
 				break
 			}
 		}
-		if info.LoadState == "loaded" && c.AuthMethod == AuthToken {
+		if info.LoadState == "loaded" && c.AuthMethod == config.AuthToken {
 			info.CredentialFiles = unitCredentialFiles(ctx, info.Name)
 		}
 		out[c.Name] = info
@@ -149,7 +150,7 @@ func busUnitPath(unit string) string {
 	var b strings.Builder
 	b.WriteString("/org/freedesktop/systemd1/unit/")
 	for i := 0; i < len(unit); i++ {
-		if c := unit[i]; isAlnum(c) {
+		if c := unit[i]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
 			b.WriteByte(c)
 		} else {
 			fmt.Fprintf(&b, "_%02x", c)

@@ -1,4 +1,4 @@
-package launcher
+package check
 
 import (
 	"encoding/json"

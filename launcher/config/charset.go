@@ -1,4 +1,4 @@
-package launcher
+package config
 
 // Character-class matchers for the config rules. They replace regular
 // expressions on purpose: compiling nine patterns at init cost the

@@ -1,4 +1,4 @@
-package launcher
+package check
 
 import (
 	"context"
@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/archil-nix/archil-launch/authsrc"
+	"github.com/archil-nix/archil-launch/internal/testkit"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 type fakeUnits map[string]*UnitInfo
 
-func (f fakeUnits) Query(context.Context, []*Config) map[string]*UnitInfo { return f }
+func (f fakeUnits) Query(context.Context, []*config.Config) map[string]*UnitInfo { return f }
 
 func writeCheckConfig(t *testing.T, dir, name, extra string) string {
 	t.Helper()
@@ -80,8 +82,8 @@ func TestCheckDuplicateName(t *testing.T) {
 	a := writeCheckConfig(t, dir, "a", "")
 	b := filepath.Join(dir, "b.json")
 	body, err := os.ReadFile(a)
-	must(t, err)
-	must(t, os.WriteFile(b, []byte(strings.Replace(string(body), "mnt-a", "mnt-b", 1)), 0o644))
+	testkit.Must(t, err)
+	testkit.Must(t, os.WriteFile(b, []byte(strings.Replace(string(body), "mnt-a", "mnt-b", 1)), 0o644))
 	r := (&Checker{ConfigDir: dir, Units: fakeUnits{}}).Check(context.Background(), nil)
 	for _, m := range r.Mounts {
 		if !slices.ContainsFunc(m.Checks, func(c CheckItem) bool {

@@ -1,4 +1,4 @@
-package launcher
+package config
 
 import (
 	"bytes"
@@ -67,16 +67,16 @@ func decodeStrict(data []byte) (*rawConfig, error) {
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
+		return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, &ConfigError{Problem: "must be a JSON object"}
+		return nil, &Error{Problem: "must be a JSON object"}
 	}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
+			return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
 		}
 		key := tok.(string) // inside an object, json.Decoder yields keys as strings
 		dst, known := fields[key]
@@ -89,17 +89,17 @@ func decodeStrict(data []byte) (*rawConfig, error) {
 		seen[key] = true
 		var value json.RawMessage
 		if err := dec.Decode(&value); err != nil {
-			return nil, &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
+			return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
 		}
 		if err := decodeValue(key, value, dst); err != nil {
 			return nil, err
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
+		return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, &ConfigError{Problem: "trailing data after the JSON object"}
+		return nil, &Error{Problem: "trailing data after the JSON object"}
 	}
 	return &raw, nil
 }
@@ -130,7 +130,7 @@ func decodeValue(key string, value json.RawMessage, dst any) error {
 		if errors.As(err, &typeErr) {
 			return fieldError(key, "must be %s", configKeys[key])
 		}
-		return &ConfigError{Problem: fmt.Sprintf("invalid JSON: %v", err)}
+		return &Error{Problem: fmt.Sprintf("invalid JSON: %v", err)}
 	}
 	return nil
 }
