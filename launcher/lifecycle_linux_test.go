@@ -101,7 +101,7 @@ func testStartStop(t *testing.T, bin string) {
 			t.Errorf("client inherited %s", name)
 		}
 	}
-	want := []string{bin, "mount", "acme/data", f.cfg.MountPoint, "--region", "aws-us-east-1", "--no-fork"}
+	want := []string{bin, "mount", "acme/data", f.cfg.MountPoint, "--no-fork", "--region", "aws-us-east-1"}
 	if got := f.calls()[0].Argv; !slices.Equal(got, want) {
 		t.Errorf("argv = %q, want %q", got, want)
 	}

@@ -197,11 +197,18 @@ let
           type = lib.types.listOf lib.types.str;
           default = [ ];
           description = ''
-            Extra arguments for `archil mount`, each starting with `--`
-            (give values as `--flag=value`). `--auth-token`, `--no-fork` and
-            `--force`/`-f` and `--` are refused.
+            Extra arguments for `archil mount`, each one flag starting with
+            `--` (give values as `--flag=value`), none twice. They come last,
+            after `--no-fork` and the flags the typed options set. Refused:
+            `--auth-token`, `--no-fork`, `--force`/`-f`, `--`, and every
+            flag a typed option sets (`--region`, `--shared`, `--read-only`,
+            `--enable-xattrs`, `--writeback-cache`, `--max-cache-mb`,
+            `--target-cache-mb`, `--log-level`).
           '';
-          example = [ "--disable-xattrs" ];
+          example = [
+            "--nconnect=4"
+            "--log-metrics"
+          ];
         };
 
         readyTimeoutSec = lib.mkOption {

@@ -23,13 +23,15 @@ type Config struct {
 	Archil     string // absolute path of the client binary
 	Credential string // systemd credential id holding the token
 
-	ReadOnly      bool
-	Shared        bool
-	MaxCacheMB    int // 0: not set
-	TargetCacheMB int // 0: not set
-	LogLevel      string
-	ExtraArgs     []string
-	PassEnv       []string
+	ReadOnly       bool // --read-only, and the per-mount read-only flag
+	Shared         bool
+	EnableXattrs   bool // --enable-xattrs (0.8 clients: xattrs are off without it)
+	WritebackCache bool // --writeback-cache
+	MaxCacheMB     int  // 0: not set
+	TargetCacheMB  int  // 0: not set
+	LogLevel       string
+	ExtraArgs      []string
+	PassEnv        []string
 
 	ReadyTimeout time.Duration
 	StopTimeout  time.Duration

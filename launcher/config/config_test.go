@@ -59,7 +59,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !full.ReadOnly || !full.Shared || full.MaxCacheMB != 4096 || full.TargetCacheMB != 3072 ||
+	if !full.ReadOnly || !full.Shared || !full.EnableXattrs || !full.WritebackCache || full.MaxCacheMB != 4096 || full.TargetCacheMB != 3072 ||
 		full.LogLevel != "debug" || full.Credential != "archil-data.token" || len(full.ExtraArgs) != 2 ||
 		len(full.PassEnv) != 2 || full.ReadyTimeout != 45*time.Second || full.StopTimeout != 120*time.Second ||
 		full.IMDSTimeout != 2*time.Second {

@@ -23,6 +23,8 @@ type rawConfig struct {
 	Credential      *string  `json:"credential"`
 	ReadOnly        *bool    `json:"readOnly"`
 	Shared          *bool    `json:"shared"`
+	EnableXattrs    *bool    `json:"enableXattrs"`
+	WritebackCache  *bool    `json:"writebackCache"`
 	MaxCacheMB      *int64   `json:"maxCacheMB"`
 	TargetCacheMB   *int64   `json:"targetCacheMB"`
 	LogLevel        *string  `json:"logLevel"`

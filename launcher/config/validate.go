@@ -28,17 +28,28 @@ var forbiddenPrefixes = []string{
 	"/sbin", "/lib", "/lib64", "/run/credentials",
 }
 
-// forbiddenArgs are client flags the launcher owns or that are unsafe:
-// a token on the command line, daemonizing away from the supervisor,
-// revoking other clients' delegations, and "--", which would turn the
-// launcher's own --no-fork into a positional argument.
+// forbiddenArgs are client flags extraArgs must not hold: a token on the
+// command line, daemonizing away from the supervisor, revoking other
+// clients' delegations, "--", which would turn what follows into
+// positional arguments, and every flag a typed field sets (given twice, a
+// client takes one of them; which one is not ours to guess).
 var forbiddenArgs = map[string]string{
-	"--auth-token": "puts the token on the command line; the launcher passes it in ARCHIL_MOUNT_TOKEN",
-	"--no-fork":    "is added by the launcher",
-	"--force":      "revokes other clients' delegations and can lose their writes",
-	"-f":           "revokes other clients' delegations and can lose their writes",
-	"--":           "would end the option list",
+	"--auth-token":      "puts the token on the command line; the launcher passes it in ARCHIL_MOUNT_TOKEN",
+	"--no-fork":         "is added by the launcher",
+	"--force":           "revokes other clients' delegations and can lose their writes",
+	"-f":                "revokes other clients' delegations and can lose their writes",
+	"--":                "would end the option list",
+	"--region":          typedFlag("region"),
+	"--shared":          typedFlag("shared"),
+	"--read-only":       typedFlag("readOnly"),
+	"--enable-xattrs":   typedFlag("enableXattrs"),
+	"--writeback-cache": typedFlag("writebackCache"),
+	"--max-cache-mb":    typedFlag("maxCacheMB"),
+	"--target-cache-mb": typedFlag("targetCacheMB"),
+	"--log-level":       typedFlag("logLevel"),
 }
+
+func typedFlag(field string) string { return "is set by the " + field + " field; use that instead" }
 
 // reservedEnv are variables passEnv must not name: the token, and what
 // systemd gives the launcher alone.
@@ -102,11 +113,13 @@ func (r *rawConfig) copyOptional(c *Config) error {
 		}
 		c.Credential = *r.Credential
 	}
-	if r.ReadOnly != nil {
-		c.ReadOnly = *r.ReadOnly
-	}
-	if r.Shared != nil {
-		c.Shared = *r.Shared
+	for _, b := range []struct {
+		val *bool
+		dst *bool
+	}{{r.ReadOnly, &c.ReadOnly}, {r.Shared, &c.Shared}, {r.EnableXattrs, &c.EnableXattrs}, {r.WritebackCache, &c.WritebackCache}} {
+		if b.val != nil {
+			*b.dst = *b.val
+		}
 	}
 	if r.LogLevel != nil {
 		if !slices.Contains(logLevels, *r.LogLevel) {
@@ -285,7 +298,12 @@ func CheckClient(p string) error {
 	return nil
 }
 
+// checkExtraArgs applies the extraArgs rules. Each element is one flag,
+// "--flag" or "--flag=value": a value as an element of its own could be
+// taken for a flag, and a bare value flag, were it not last, would take the
+// next argument as its value. No flag twice.
 func checkExtraArgs(args []string) error {
+	seen := map[string]bool{}
 	for i, a := range args {
 		flag, _, _ := strings.Cut(a, "=")
 		if why, bad := forbiddenArgs[flag]; bad {
@@ -297,6 +315,10 @@ func checkExtraArgs(args []string) error {
 		if strings.IndexFunc(a, unicode.IsControl) >= 0 {
 			return fieldError("extraArgs", "element %d must not contain control characters: %q", i, a)
 		}
+		if seen[flag] {
+			return fieldError("extraArgs", "%s is given twice (element %d)", flag, i)
+		}
+		seen[flag] = true
 	}
 	return nil
 }
