@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -421,30 +419,11 @@ func archilMounts(t testing.TB) int {
 	return strings.Count(string(data), " - "+archilFSType+" ")
 }
 
-// children lists the pids whose parent is this process.
-func children(t testing.TB) []int {
+// children lists the processes whose parent is this process.
+func children(t testing.TB) []testkit.Proc {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	testkit.Must(t, err)
 	self := os.Getpid()
-	var kids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces.
-		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
-		fields := strings.Fields(rest)
-		if len(fields) > 1 && fields[1] == strconv.Itoa(self) {
-			kids = append(kids, pid)
-		}
-	}
-	return kids
+	return testkit.Procs(t, func(p testkit.Proc) bool { return p.PPid == self })
 }
 
 // openFds counts this process's open file descriptors.

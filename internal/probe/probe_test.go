@@ -122,53 +122,12 @@ func readPid(t *testing.T, path string) int {
 	return pid
 }
 
-// liveProcs lists the processes that are not zombies and match keep,
-// which gets the fields of /proc/<pid>/stat after the command name.
-func liveProcs(keep func(pid int, fields []string) bool) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		_, rest, _ := strings.Cut(string(b), ") ")
-		fields := strings.Fields(rest) // state, ppid, pgrp, ...
-		if len(fields) > 2 && fields[0] != "Z" && fields[0] != "X" && keep(pid, fields) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// assertNone fails unless liveProcs(keep) becomes empty: a SIGKILLed
-// process may take a moment to be done exiting; one that is still there
-// after seconds was not killed.
-func assertNone(t *testing.T, what string, keep func(int, []string) bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		left := liveProcs(keep)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s left behind: pids %v", what, left)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func assertGroupGone(t *testing.T, pgid int) {
 	t.Helper()
-	assertNone(t, "process group "+strconv.Itoa(pgid), func(_ int, f []string) bool { return f[2] == strconv.Itoa(pgid) })
+	testkit.WaitNoLive(t, "process group "+strconv.Itoa(pgid), func(p testkit.Proc) bool { return p.Pgrp == pgid })
 }
 
 func assertGone(t *testing.T, pid int) {
 	t.Helper()
-	assertNone(t, "pid "+strconv.Itoa(pid), func(p int, _ []string) bool { return p == pid })
+	testkit.WaitNoLive(t, "pid "+strconv.Itoa(pid), func(p testkit.Proc) bool { return p.Pid == pid })
 }

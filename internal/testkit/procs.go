@@ -1,0 +1,68 @@
+package testkit
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Proc is a process as /proc/<pid>/stat shows it.
+type Proc struct {
+	Pid, PPid, Pgrp int
+	State           string // R, S, D, Z, ...
+}
+
+// Dead reports whether the process has exited and waits to be reaped.
+func (p Proc) Dead() bool { return p.State == "Z" || p.State == "X" }
+
+// Procs lists the processes for which keep is true.
+func Procs(t testing.TB, keep func(Proc) bool) []Proc {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	Must(t, err)
+	var procs []Proc
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and ')'.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) < 3 {
+			continue
+		}
+		p := Proc{Pid: pid, State: fields[0]}
+		p.PPid, _ = strconv.Atoi(fields[1])
+		p.Pgrp, _ = strconv.Atoi(fields[2])
+		if keep(p) {
+			procs = append(procs, p)
+		}
+	}
+	return procs
+}
+
+// WaitNoLive fails the test unless, within a few seconds, no live process
+// matches keep: a process SIGKILLed a moment ago may still be exiting, one
+// still there after seconds was not killed. A zombie has exited.
+func WaitNoLive(t testing.TB, what string, keep func(Proc) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := Procs(t, func(p Proc) bool { return !p.Dead() && keep(p) })
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s left behind: %+v", what, left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
