@@ -423,7 +423,9 @@ func archilMounts(t testing.TB) int {
 func children(t testing.TB) []testkit.Proc {
 	t.Helper()
 	self := os.Getpid()
-	return testkit.Procs(t, func(p testkit.Proc) bool { return p.PPid == self })
+	kids, err := testkit.Procs(func(p testkit.Proc) bool { return p.PPid == self })
+	testkit.Must(t, err)
+	return kids
 }
 
 // openFds counts this process's open file descriptors.

@@ -20,10 +20,11 @@ type Proc struct {
 func (p Proc) Dead() bool { return p.State == "Z" || p.State == "X" }
 
 // Procs lists the processes for which keep is true.
-func Procs(t testing.TB, keep func(Proc) bool) []Proc {
-	t.Helper()
+func Procs(keep func(Proc) bool) ([]Proc, error) {
 	entries, err := os.ReadDir("/proc")
-	Must(t, err)
+	if err != nil {
+		return nil, err
+	}
 	var procs []Proc
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -46,23 +47,31 @@ func Procs(t testing.TB, keep func(Proc) bool) []Proc {
 			procs = append(procs, p)
 		}
 	}
-	return procs
+	return procs, nil
 }
 
-// WaitNoLive fails the test unless, within a few seconds, no live process
-// matches keep: a process SIGKILLed a moment ago may still be exiting, one
-// still there after seconds was not killed. A zombie has exited.
-func WaitNoLive(t testing.TB, what string, keep func(Proc) bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+// NoLive waits up to within until no live process matches keep, and
+// returns those still there then: a process SIGKILLed a moment ago may
+// still be exiting, one still there after seconds was not killed. A
+// zombie has exited.
+func NoLive(keep func(Proc) bool, within time.Duration) ([]Proc, error) {
+	deadline := time.Now().Add(within)
 	for {
-		left := Procs(t, func(p Proc) bool { return !p.Dead() && keep(p) })
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s left behind: %+v", what, left)
+		left, err := Procs(func(p Proc) bool { return !p.Dead() && keep(p) })
+		if err != nil || len(left) == 0 || time.Now().After(deadline) {
+			return left, err
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WaitNoLive fails the test unless, within 5 s, no live process matches
+// keep (see NoLive).
+func WaitNoLive(t testing.TB, what string, keep func(Proc) bool) {
+	t.Helper()
+	left, err := NoLive(keep, 5*time.Second)
+	Must(t, err)
+	if len(left) != 0 {
+		t.Fatalf("%s left behind: %+v", what, left)
 	}
 }
