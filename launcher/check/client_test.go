@@ -47,7 +47,7 @@ esac`
 	clientLeaky = `printf '\033[31mtoken=%s creds=%s\a\n' "${ARCHIL_MOUNT_TOKEN-unset}" "${CREDENTIALS_DIRECTORY-unset}"; echo "proxy=${MY_PROXY-unset} stdin=$(readlink /proc/self/fd/0)"`
 )
 
-func standIn(t *testing.T, dir, name, body string) string {
+func standIn(t testing.TB, dir, name, body string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	script := "#!/bin/sh\necho \"$*\" >> \"$0.calls\"\necho $$ >> \"$0.pgids\"\n" + body + "\n"
@@ -289,4 +289,26 @@ func findItem(t *testing.T, m MountReport, check string) CheckItem {
 	}
 	t.Fatalf("%s: no %q item in %+v", m.Name, check, m.Checks)
 	return CheckItem{}
+}
+
+// BenchmarkClientProbes: the client probes of ten live mounts, each with a
+// client of its own that answers at once: twenty probes, all at once.
+func BenchmarkClientProbes(b *testing.B) {
+	dir := b.TempDir()
+	var cfgs []*config.Config
+	for i := range 10 {
+		client := standIn(b, dir, fmt.Sprintf("archil-%d", i), client08)
+		cfgs = append(cfgs, &config.Config{Archil: client, MountPoint: "/srv/data", AuthMethod: config.AuthToken})
+	}
+	for b.Loop() {
+		probes := newClientProbes(len(cfgs))
+		for i, cfg := range cfgs {
+			probes.start(context.Background(), i, cfg, true)
+		}
+		for _, items := range probes.wait() {
+			if items[0].State != probe.OK || items[1].State != probe.OK {
+				b.Fatalf("%+v", items)
+			}
+		}
+	}
 }
