@@ -59,6 +59,12 @@ func TestFake(t *testing.T) {
 		{"UnmountForce", testUnmountForce},
 		{"Xattrs", testXattrs},
 		{"QuietVerbose", testQuietVerbose},
+		{"IgnoreReadOnly", testIgnoreReadOnly},
+		// The root write delegation.
+		{"Coexist", testCoexist},
+		{"KilledHolder", testKilledHolder},
+		{"TakeOver", testTakeOver},
+		{"WriterRace", testWriterRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -14,6 +14,7 @@
 //	backing/<disk>/   object storage, the truth
 //	cache/<disk>/     what the FUSE mount serves
 //	ctl/<hash>.sock   control socket of the server of one mount point
+//	disks/<disk>/     who uses a disk: delegation lease, cache users (see disk.go)
 //	knobs/<name>      fault knobs (see knobs.go)
 //	calls.log         one JSON line per invocation (see calllog.go)
 //	expect-token      the token a mount must present, if any

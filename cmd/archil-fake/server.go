@@ -68,9 +68,12 @@ func serve(st *state, a *mountArgs) error {
 		logLevel: levels[logLevel],
 		replied:  make(chan struct{}),
 	}
-	if err := srv.store.pull(); err != nil {
+	use, err := st.useDisk(a, srv.store.pull)
+	if err != nil {
 		return err
 	}
+	defer use.close() // once the mount is gone: a clean exit
+	srv.delegated = use.del != nil
 	root, err := newRoot(cache, &fsys{store: srv.store, stats: srv.stats, readOnly: a.readOnly})
 	if err != nil {
 		return fmt.Errorf("failed to open cache: %w", err)
