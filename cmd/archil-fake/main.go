@@ -12,7 +12,7 @@
 // (default /var/lib/archil-fake):
 //
 //	backing/<disk>/   object storage, the truth
-//	cache/<disk>/     what the FUSE mount serves
+//	cache/<disk>/     what every FUSE mount of the disk serves
 //	ctl/<hash>.sock   control socket of the server of one mount point
 //	disks/<disk>/     who uses a disk: delegation lease, cache users (see disk.go)
 //	knobs/<name>      fault knobs (see knobs.go)
