@@ -3,37 +3,55 @@ package launcher
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/bounded"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
-	"github.com/archil-nix/archil-launch/internal/smallfile"
+	"github.com/archil-nix/archil-launch/internal/safepath"
 )
 
-// inspectStatfsTimeout bounds InspectMountPoint's look at a mount: a hung
-// FUSE server must not hang the diagnostic.
-const inspectStatfsTimeout = time.Second
+// inspectTimeout bounds each of InspectMountPoint's looks at the
+// filesystem: a hung FUSE server must not hang the diagnostic.
+const inspectTimeout = time.Second
 
 // MountPointState is what Preflight would find at a mount point.
 type MountPointState struct {
 	OK     bool   // Preflight would go ahead
-	State  string // missing, empty directory, live archil mount, stale, busy or error
+	State  string // missing, empty directory, live archil mount, stale, unsafe path, busy or error
 	Detail string
+	Holder int // pid of the launcher holding the mount point's lock, 0 for none
 }
 
 // InspectMountPoint says what Preflight would find at mp, without acting
-// on it: missing, empty directory, live archil mount, stale archil mount,
-// or busy (another mount, a non-empty directory, a non-directory). It is
-// what --check reports; it changes nothing.
+// on it: an unsafe path, a missing mount point, an empty directory, a live
+// or a stale archil mount, or busy (another mount, a non-empty directory,
+// a non-directory); and which launcher holds mp's lock. It is what --check
+// reports; it changes nothing and takes no lock.
 func InspectMountPoint(ctx context.Context, mp string) MountPointState {
+	item := inspect(ctx, mp)
+	holder, err := LockHolder(mp)
+	if err != nil {
+		item.OK, item.State, item.Detail = false, "error", err.Error()
+	}
+	item.Holder = holder
+	return item
+}
+
+func inspect(ctx context.Context, mp string) MountPointState {
 	item := MountPointState{Detail: mp}
-	if err := checkRealParent(mp); err != nil {
-		item.State, item.Detail = "busy", err.Error()
+	chain, err := bounded.Do(inspectTimeout, func() (*safepath.Chain, error) { return safepath.Walk(mp) }, (*safepath.Chain).Close)
+	var unsafe *safepath.UnsafeError
+	switch {
+	case errors.As(err, &unsafe):
+		item.State, item.Detail = "unsafe path", err.Error()+"; the launcher will refuse it"
+		return item
+	case err != nil:
+		item.State, item.Detail = "error", "failed to check the path to "+mp+": "+err.Error()
 		return item
 	}
+	defer chain.Close()
 	top, err := mountinfo.CurrentTop(mp)
 	if err != nil {
 		item.State, item.Detail = "error", err.Error()
@@ -45,7 +63,7 @@ func InspectMountPoint(ctx context.Context, mp string) MountPointState {
 		return item
 	}
 	if top != nil {
-		switch err := statfsWithin(ctx, mp, inspectStatfsTimeout); {
+		switch err := statfsWithin(ctx, mp, inspectTimeout); {
 		case errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED):
 			item.State, item.Detail = "stale", "dead archil mount at "+mp+" (client gone); the next start detaches it"
 		case err != nil:
@@ -55,24 +73,16 @@ func InspectMountPoint(ctx context.Context, mp string) MountPointState {
 		}
 		return item
 	}
-	fi, err := os.Lstat(mp)
+	state, err := bounded.Do(inspectTimeout, func() (string, error) { return targetStateNow(chain) }, nil)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		item.OK, item.State, item.Detail = true, "missing", mp+" (created at start)"
 	case err != nil:
-		item.State, item.Detail = "error", err.Error()
-	case !fi.IsDir():
-		item.State, item.Detail = "busy", mp+" is not a directory (it is "+smallfile.Kind(fi.Mode())+")"
+		item.State, item.Detail = "error", "failed to inspect "+mp+": "+err.Error()
+	case state == targetMissing:
+		item.OK, item.State, item.Detail = true, "missing", mp+" (created at start)"
+	case state == targetEmpty:
+		item.OK, item.State = true, "empty directory"
 	default:
-		empty, err := isEmptyDir(mp)
-		switch {
-		case err != nil:
-			item.State, item.Detail = "error", err.Error()
-		case !empty:
-			item.State, item.Detail = "busy", mp+" is a non-empty directory; the launcher will refuse it"
-		default:
-			item.OK, item.State = true, "empty directory"
-		}
+		item.State, item.Detail = "busy", mp+" "+state+"; the launcher will refuse it"
 	}
 	return item
 }

@@ -442,7 +442,7 @@ func testRefuseSymlinkParent(t *testing.T, bin string) {
 	link := filepath.Join(f.dir, "link")
 	testkit.Must(t, os.Symlink(real, link))
 	f.cfg.MountPoint = filepath.Join(link, "deeper", "mnt")
-	refused(t, f, "lies under a symlink")
+	refused(t, f, link+" is a symlink; every directory above a mount point")
 	if _, err := os.Lstat(filepath.Join(real, "deeper")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("something was created behind the link: %v", err)
 	}
@@ -527,7 +527,7 @@ func testCoveredByArchil(t *testing.T, bin string) {
 		t.Errorf("want two mount calls and no unmount, got %+v", f.calls())
 	}
 	other.terminate(killGrace)
-	_, _ = detachArchil(f.cfg.MountPoint, isArchil, hclog.NewNullLogger())
+	_, _ = detachArchil(f.cfg.MountPoint, anyArchil, hclog.NewNullLogger())
 }
 
 // startOrphan starts a client the way a killed launcher would have left

@@ -16,12 +16,11 @@ import (
 // Start it, WaitReady, Supervise; it ends with Stop (a stop request) or
 // Abort (a failure), whichever comes first: both run one finaliser.
 type Mount struct {
-	cfg      *config.Config
-	log      hclog.Logger
-	child    *proc
-	watch    *watch
-	mountID  int    // the client's mount, once WaitReady saw it
-	mountDev string // and its device, major:minor
+	cfg   *config.Config
+	log   hclog.Logger
+	child *proc
+	watch *watch
+	ident *identity // the client's mount, once WaitReady saw it
 
 	finish  sync.Once
 	stopErr error

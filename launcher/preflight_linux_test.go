@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/archil-nix/archil-launch/internal/testkit"
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // The mount point and every parent created for it are 0755 whatever the
@@ -18,7 +18,11 @@ func TestCreateMountPointIgnoresUmask(t *testing.T) {
 	old := unix.Umask(0o077)
 	defer unix.Umask(old)
 	mp := filepath.Join(top, "a", "b", "mnt")
-	testkit.Must(t, createMountPoint(mp, hclog.NewNullLogger()))
+	c, err := walkMountPoint(mp)
+	testkit.Must(t, err)
+	defer c.Close()
+	_, err = c.Create()
+	testkit.Must(t, err)
 	for _, dir := range []string{filepath.Join(top, "a"), filepath.Join(top, "a", "b"), mp} {
 		fi, err := os.Stat(dir)
 		testkit.Must(t, err)
@@ -30,3 +34,7 @@ func TestCreateMountPointIgnoresUmask(t *testing.T) {
 		t.Errorf("existing %s changed: %v %v", top, fi.Mode(), err)
 	}
 }
+
+// anyArchil accepts every archil mount, for tests that clean up after
+// themselves.
+func anyArchil(p *pinned) bool { return isArchil(&p.entry) }

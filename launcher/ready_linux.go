@@ -41,7 +41,7 @@ func (m *Mount) WaitReady(ctx context.Context) error {
 			err := statfsWithin(ctx, mp, time.Until(deadline))
 			switch {
 			case err == nil:
-				m.mountID, m.mountDev = top.ID, top.Dev
+				m.ident = readIdentity(mp, top)
 				return nil
 			case ctx.Err() != nil:
 				return ctx.Err()

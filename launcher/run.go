@@ -22,6 +22,8 @@ import (
 // credential lookup before it costs the start-up nothing while the runtime
 // installs the handlers.
 func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger) error {
+	setRunning(nil, log)
+	defer recoverStop()
 	res, err := broker.Resolve(ctx, broker.Request{
 		Method:      cfg.AuthMethod,
 		Credential:  cfg.Credential,
@@ -57,6 +59,11 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, 
 	extend := func() {
 		warnNotify(log, notify(extendTimeout(cfg.StopTimeout+leaveGrace+killGrace+cfg.ReadyTimeout+startMargin)))
 	}
+	lock, err := lockMountPoint(cfg.MountPoint)
+	if err != nil {
+		return exitErr(1, err)
+	}
+	defer lock.Release()
 	if err := Preflight(cfg, log, extend); err != nil {
 		return exitErr(1, err)
 	}
@@ -69,6 +76,8 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, 
 	if err != nil {
 		return exitErr(1, err)
 	}
+	setRunning(m, log)
+	defer setRunning(nil, log)
 	warnNotify(log, notify(status("Mounting "+cfg.DiskName+" at "+cfg.MountPoint)))
 
 	if err := m.WaitReady(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // TestUnmountHelpersLeaveOthersAlone puts a tmpfs where the launcher
@@ -26,14 +27,23 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	testkit.Must(t, err)
 	log := hclog.NewNullLogger()
 
-	if n, err := detachArchil(mp, isArchil, log); n != 0 || err != nil {
+	if n, err := detachArchil(mp, anyArchil, log); n != 0 || err != nil {
 		t.Errorf("detachArchil = %d, %v", n, err)
 	}
-	if there, err := unmountArchil(mp, isArchil, log); there || err != nil {
-		t.Errorf("unmountArchil = %v, %v", there, err)
+	p, err := pinTop(mp)
+	testkit.Must(t, err)
+	if p == nil || p.entry.ID != before.ID || anyArchil(p) {
+		t.Errorf("pinTop = %+v, want the tmpfs, not archil's", p)
 	}
-	abortConnection(mp, before.Dev, log)
-	abortConnection(mp, "", log)
+	p.close()
+	// Its id and device, as if it were a covered archil mount of ours:
+	// it is not archil's, so no connection of that number is aborted.
+	abortCovered(mp, &identity{id: before.ID, dev: before.Dev}, log)
+	m := &Mount{cfg: &config.Config{MountPoint: mp}, log: log}
+	m.abortOwn()
+	if err := m.detachLeft(); err != nil {
+		t.Errorf("detachLeft: %v", err)
+	}
 
 	after, err := mountinfo.CurrentTop(mp)
 	testkit.Must(t, err)

@@ -35,7 +35,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: cli -launcher BIN -floor BIN -stamp BIN [-n N]")
 		os.Exit(2)
 	}
-	os.Exit(mountns.Run(bench{}))
+	os.Exit(mountns.Run(bench{}, mountns.TmpfsOn("/run")))
 }
 
 type bench struct{}

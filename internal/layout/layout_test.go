@@ -34,6 +34,8 @@ var mayUse = map[string][]string{
 	"e2e":                nil,
 	"nixos":              nil,
 	"internal/layout":    nil,
+	"internal/bounded":   nil,
+	"internal/safepath":  nil,
 	"internal/fakedisk":  nil,
 	"internal/mountinfo": nil,
 	"internal/mountns":   nil,

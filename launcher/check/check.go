@@ -101,8 +101,8 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 			continue
 		}
 		unit := units[cfg.Name]
+		mounts[i].Checks = append(mounts[i].Checks, mountPointItems(ctx, cfg.MountPoint)...)
 		mounts[i].Checks = append(mounts[i].Checks,
-			mountPointItem(ctx, cfg.MountPoint),
 			c.checkCredential(ctx, cfg, unit, probe),
 			unit.item(),
 		)
@@ -116,10 +116,16 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 	return report
 }
 
-// mountPointItem reports what the launcher's preflight would find at mp.
-func mountPointItem(ctx context.Context, mp string) CheckItem {
+// mountPointItems report what the launcher's preflight would find at mp,
+// the path's safety included, and who holds mp's lock.
+func mountPointItems(ctx context.Context, mp string) []CheckItem {
 	st := launcher.InspectMountPoint(ctx, mp)
-	return CheckItem{Check: "mount point", OK: st.OK, State: st.State, Detail: st.Detail}
+	lock := CheckItem{Check: "lock", OK: true, State: "free", Detail: launcher.LockPath(mp)}
+	if st.Holder != 0 {
+		lock.State = "held"
+		lock.Detail = fmt.Sprintf("archil-launch pid %d holds %s", st.Holder, launcher.LockPath(mp))
+	}
+	return []CheckItem{{Check: "mount point", OK: st.OK, State: st.State, Detail: st.Detail}, lock}
 }
 
 // checkConfig loads one config; the client binary is reported on its own
