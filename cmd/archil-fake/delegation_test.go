@@ -144,6 +144,23 @@ func testTakeOver(t *testing.T, f *fake) {
 	f.mustRun("unmount", third)
 }
 
+// delegation-strict: a client killed at a mount point keeps the
+// delegation from its successor at that very mount point too; only the
+// ttl or --force frees it.
+func testStrictDelegation(t *testing.T, f *fake) {
+	f.knob("delegation-strict", "1")
+	f.knob("delegation-ttl", "600")
+	s := f.startServer()
+	s.cmd.Process.Kill()
+	s.wait(t)
+	for mounted(f.mp) {
+		testkit.Must(t, syscall.Unmount(f.mp, syscall.MNT_DETACH))
+	}
+	f.refused(f.mp, expiresMsg)
+	f.startAt(f.mp, "--force")
+	f.mustRun("unmount", f.mp)
+}
+
 // Two writers of one disk started at once on two mount points: exactly
 // one mounts, every round.
 func testWriterRace(t *testing.T, f *fake) {

@@ -52,8 +52,7 @@ func (s *state) useDisk(a *mountArgs, pull func() error) (_ *diskUse, err error)
 		}
 	}()
 	if a.takesDelegation() {
-		ttl := s.delegationTTL()
-		if u.del, err = claim(u.dir, name, a, ttl); err != nil {
+		if u.del, err = claim(u.dir, name, a, s.claimRules()); err != nil {
 			return nil, err
 		}
 	}

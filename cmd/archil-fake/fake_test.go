@@ -64,6 +64,7 @@ func TestFake(t *testing.T) {
 		{"Coexist", testCoexist},
 		{"KilledHolder", testKilledHolder},
 		{"TakeOver", testTakeOver},
+		{"StrictDelegation", testStrictDelegation},
 		{"WriterRace", testWriterRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,9 +30,10 @@ const (
 	knobIAMSkip       = "iam-skip"       // flag: no IMDS probe in IAM mode
 	knobHoldOwnFile   = "hold-own-file"  // flag: keep a file of its own mount open; killed, the server hangs in the kernel
 
-	knobOldClient      = "old-client"       // flag: a client from before 0.8 (see flags.go)
-	knobDelegationTTL  = "delegation-ttl"   // seconds a dead client's delegation stays held (default defaultDelegationTTL)
-	knobIgnoreReadOnly = "ignore-read-only" // flag: accept --read-only, then mount read-write and take the delegation
+	knobOldClient        = "old-client"        // flag: a client from before 0.8 (see flags.go)
+	knobDelegationTTL    = "delegation-ttl"    // seconds a dead client's delegation stays held (default defaultDelegationTTL)
+	knobDelegationStrict = "delegation-strict" // flag: a client at the holder's own mount point is refused too (see lease.go)
+	knobIgnoreReadOnly   = "ignore-read-only"  // flag: accept --read-only, then mount read-write and take the delegation
 )
 
 // Probe knobs: "<subcommand>-hang" makes that subcommand sleep until it is

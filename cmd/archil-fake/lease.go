@@ -22,6 +22,8 @@ import (
 // The holder is named by its mount point: a new client at the same mount
 // point is that client come back (the launcher's restart, or a mount over
 // a stale one) and takes the delegation over, as --force does anywhere.
+// Whether the real client does is not known: the delegation-strict knob
+// plays one that does not, so only --force or the ttl frees it.
 // The holder keeps LOCK_EX on its <nonce>.alive file, so a live holder is
 // never taken for a dead one however late its renewals; it renews the
 // lease every renewEvery, so a dead one's lease expires delegation-ttl
@@ -52,25 +54,32 @@ type delegation struct {
 	done  chan struct{}
 }
 
-func (s *state) delegationTTL() time.Duration {
+// claimRules are the knobs a claim follows.
+type claimRules struct {
+	ttl    time.Duration // how long a dead holder's delegation stays held
+	strict bool          // a client at the holder's mount point takes nothing over
+}
+
+func (s *state) claimRules() claimRules {
+	r := claimRules{ttl: defaultDelegationTTL, strict: s.knobOn(knobDelegationStrict)}
 	if d, ok := s.seconds(knobDelegationTTL); ok {
-		return d
+		r.ttl = d
 	}
-	return defaultDelegationTTL
+	return r
 }
 
 // claim takes the delegation of disk for a, or says who holds it. The
 // disk's lock must be held.
-func claim(dir, disk string, a *mountArgs, ttl time.Duration) (*delegation, error) {
+func claim(dir, disk string, a *mountArgs, rules claimRules) (*delegation, error) {
 	old, err := readLease(dir)
 	if err != nil {
 		return nil, err
 	}
 	if old != nil {
 		alive := holderAlive(dir, old.Nonce)
-		left := time.Until(old.Renewed.Add(ttl))
+		left := time.Until(old.Renewed.Add(rules.ttl))
 		switch {
-		case old.MountPoint == a.mountPoint || a.force:
+		case a.force || old.MountPoint == a.mountPoint && !rules.strict:
 			logf("warn", "taking over the delegation of %s from pid %d at %s (alive %v)", disk, old.PID, old.MountPoint, alive)
 		case alive:
 			return nil, fmt.Errorf("mount failed: disk %s is checked out by another client (pid %d, mounted at %s); "+
