@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // TestBinary runs the archil-launch binary as systemd would and checks
@@ -33,13 +35,13 @@ func TestBinary(t *testing.T) {
 		// or of the client that has the token in its environment.
 		for _, pid := range []int{cmd.Process.Pid, f.mountPid()} {
 			limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
-			must(t, err)
+			testkit.Must(t, err)
 			if !regexp.MustCompile(`Max core file size +1 +1 +bytes`).Match(limits) {
 				t.Errorf("pid %d core limit is not 1 byte:\n%s", pid, limits)
 			}
 		}
-		must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "a"), []byte("a"), 0o644))
-		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "a"), []byte("a"), 0o644))
+		testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
 		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}
@@ -57,18 +59,18 @@ func TestBinary(t *testing.T) {
 		// ignored, and the launcher would inherit that.
 		f.wrapper = []string{"env", "--default-signal=HUP"}
 		stray, err := os.CreateTemp(f.dir, "stray")
-		must(t, err)
+		testkit.Must(t, err)
 		defer stray.Close()
 		cmd := f.startBinary(launch, stray)
 		waitNoteOnly(t, f, "READY=1")
 		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", f.mountPid()))
-		must(t, err)
+		testkit.Must(t, err)
 		for _, fd := range fds {
 			if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", f.mountPid(), fd.Name())); target == stray.Name() {
 				t.Errorf("the client inherited the launcher's descriptor %s (%s)", fd.Name(), target)
 			}
 		}
-		must(t, cmd.Process.Signal(syscall.SIGHUP))
+		testkit.Must(t, cmd.Process.Signal(syscall.SIGHUP))
 		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch after SIGHUP: %v\n%s", err, f.out)
 		}
@@ -81,10 +83,10 @@ func TestBinary(t *testing.T) {
 		f.wrapper = []string{"nohup"}
 		cmd := f.startBinary(launch)
 		waitNoteOnly(t, f, "READY=1")
-		must(t, cmd.Process.Signal(syscall.SIGHUP))
+		testkit.Must(t, cmd.Process.Signal(syscall.SIGHUP))
 		time.Sleep(200 * time.Millisecond) // a stop would have begun by now
 		f.assertMounted()
-		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
 		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}
@@ -119,7 +121,7 @@ func TestBinary(t *testing.T) {
 		f := newFixture(t, bin)
 		cmd := f.startBinary(launch)
 		waitNoteOnly(t, f, "READY=1")
-		must(t, cmd.Process.Kill())
+		testkit.Must(t, cmd.Process.Kill())
 		_ = f.waitBinary(cmd)
 		// Whatever the killed launcher left (its client gets SIGTERM
 		// from the kernel; a live or dead mount may remain), the next
@@ -127,7 +129,7 @@ func TestBinary(t *testing.T) {
 		cmd = f.startBinary(launch)
 		waitNoteOnly(t, f, "READY=1")
 		f.assertMounted()
-		must(t, cmd.Process.Signal(syscall.SIGTERM))
+		testkit.Must(t, cmd.Process.Signal(syscall.SIGTERM))
 		if err := f.waitBinary(cmd); err != nil {
 			t.Fatalf("archil-launch: %v\n%s", err, f.out)
 		}

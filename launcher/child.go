@@ -3,23 +3,40 @@ package launcher
 import (
 	"strconv"
 	"strings"
+
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // mountArgs is the client's command line after the program name:
 //
-//	[--log-level L] mount <disk> <mountpoint> --region <region>
-//	[--shared] [--max-cache-mb N] [--target-cache-mb N] [extraArgs] --no-fork
+//	[--log-level L] mount <disk> <mountpoint> --no-fork --region <region>
+//	[--shared] [--read-only] [--enable-xattrs] [--writeback-cache]
+//	[--max-cache-mb N] [--target-cache-mb N] [extraArgs]
 //
-// Global flags go before the subcommand. --no-fork comes last so that no
-// extra argument can undo it; the token is never an argument.
-func mountArgs(cfg *Config) []string {
+// Global flags go before the subcommand. --no-fork comes right after the
+// positional arguments, before any flag that takes a value: a getopt-style
+// parser gives a value flag the next argument whatever it is, so a bare
+// `--region` in extraArgs would otherwise swallow it and the client would
+// daemonize. extraArgs come last (each `--flag` or `--flag=value`, and none
+// a flag the launcher sets); the token is never an argument.
+func mountArgs(cfg *config.Config) []string {
 	var args []string
 	if cfg.LogLevel != "" {
 		args = append(args, "--log-level", cfg.LogLevel)
 	}
-	args = append(args, "mount", cfg.DiskName, cfg.MountPoint, "--region", cfg.Region)
-	if cfg.Shared {
-		args = append(args, "--shared")
+	args = append(args, "mount", cfg.DiskName, cfg.MountPoint, "--no-fork", "--region", cfg.Region)
+	for _, f := range []struct {
+		on   bool
+		flag string
+	}{
+		{cfg.Shared, "--shared"},
+		{cfg.ReadOnly, "--read-only"},
+		{cfg.EnableXattrs, "--enable-xattrs"},
+		{cfg.WritebackCache, "--writeback-cache"},
+	} {
+		if f.on {
+			args = append(args, f.flag)
+		}
 	}
 	if cfg.MaxCacheMB > 0 {
 		args = append(args, "--max-cache-mb", strconv.Itoa(cfg.MaxCacheMB))
@@ -27,12 +44,11 @@ func mountArgs(cfg *Config) []string {
 	if cfg.TargetCacheMB > 0 {
 		args = append(args, "--target-cache-mb", strconv.Itoa(cfg.TargetCacheMB))
 	}
-	args = append(args, cfg.ExtraArgs...)
-	return append(args, "--no-fork")
+	return append(args, cfg.ExtraArgs...)
 }
 
 // unmountArgs is the command line of `archil unmount`.
-func unmountArgs(cfg *Config) []string {
+func unmountArgs(cfg *config.Config) []string {
 	var args []string
 	if cfg.LogLevel != "" {
 		args = append(args, "--log-level", cfg.LogLevel)

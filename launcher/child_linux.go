@@ -3,7 +3,6 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,13 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
-
-// Where the client's output goes: the launcher's own stdout and stderr,
-// which systemd connects to the journal. Tests capture them.
-var (
-	childStdout io.Writer = os.Stdout
-	childStderr io.Writer = os.Stderr
 )
 
 // proc is a client process (`archil mount` or `archil unmount`) in its own
@@ -33,35 +25,33 @@ type proc struct {
 	cmd    *exec.Cmd
 	pidfd  int
 	tail   *lineTail // last lines of its stderr
+	out    *clientOutput
 	reaped bool
 }
 
-// startProc execs path with args and env: no shell, its own process group,
-// SIGTERM if the launcher dies, stdout and stderr through the launcher's
-// (the journal), stderr also teed into a lineTail.
+// startProc execs path with args and env (an empty env is an empty
+// environment, never the launcher's): no shell, its own process group, its
+// output through a clientOutput. The client must outlive a launcher killed
+// outright (no parent-death signal): the stop hook then flushes its mount
+// through it, which a client killed with the launcher could not do.
 func startProc(path string, args, env []string) (*proc, error) {
-	p := &proc{pidfd: -1, tail: &lineTail{}}
-	cmd := exec.Command(path, args...)
-	cmd.Env = env
-	cmd.Dir = "/"
-	cmd.Stdout = childStdout
-	cmd.Stderr = io.MultiWriter(childStderr, p.tail)
-	// Wait also waits for the stderr copy; a grandchild holding the pipe
-	// must not hold up the launcher.
-	cmd.WaitDelay = 2 * time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true,
-		// A launcher killed outright (SIGKILL, OOM) cannot run `archil
-		// unmount`; SIGTERM is then the client's one chance to flush on
-		// its own before systemd's final SIGKILL of the cgroup. Without
-		// it the client would also lose its stderr pipe and die of
-		// EPIPE at its next log line, flushing nothing.
-		Pdeathsig: syscall.SIGTERM,
-		PidFD:     &p.pidfd,
+	out, err := newClientOutput()
+	if err != nil {
+		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	p := &proc{pidfd: -1, tail: out.tail, out: out}
+	cmd := exec.Command(path, args...)
+	// os/exec reads a nil Env as "inherit everything": never nil.
+	cmd.Env = append([]string{}, env...)
+	cmd.Dir = "/"
+	out.attach(cmd)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, PidFD: &p.pidfd}
+	err = cmd.Start()
+	if err != nil {
+		out.closeAll()
 		return nil, fmt.Errorf("failed to start %s: %w", path, err)
 	}
+	out.started()
 	p.cmd = cmd
 	if p.pidfd < 0 {
 		// No CLONE_PIDFD. Until it is reaped the pid cannot be reused,
@@ -73,6 +63,7 @@ func startProc(path string, args, env []string) (*proc, error) {
 		}
 		p.pidfd = fd
 	}
+	restoreOOMScore(p.Pid())
 	return p, nil
 }
 
@@ -157,6 +148,7 @@ func (p *proc) reap() bool {
 	}
 	p.signalGroup(syscall.SIGKILL)
 	_ = p.cmd.Wait() // the status is in cmd.ProcessState
+	p.out.wait()
 	p.reaped = true
 	p.closeFds()
 	return true
@@ -189,6 +181,7 @@ func (p *proc) terminate(grace time.Duration) (killed bool) {
 func (p *proc) kill() {
 	p.signalGroup(syscall.SIGKILL)
 	_ = p.cmd.Wait()
+	p.out.wait()
 	p.reaped = true
 	p.closeFds()
 }

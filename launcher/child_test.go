@@ -7,22 +7,25 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 func TestMountArgs(t *testing.T) {
-	cfg := &Config{
+	cfg := &config.Config{
 		DiskName: "acme/data:/models", MountPoint: "/mnt/data", Region: "aws-us-east-1",
-		LogLevel: "debug", Shared: true, MaxCacheMB: 2048, TargetCacheMB: 1024,
-		ExtraArgs: []string{"--disable-xattrs", "--statistics"},
+		LogLevel: "debug", Shared: true, ReadOnly: true, EnableXattrs: true, WritebackCache: true,
+		MaxCacheMB: 2048, TargetCacheMB: 1024,
+		ExtraArgs: []string{"--nconnect=4", "--statistics"},
 	}
-	want := []string{"--log-level", "debug", "mount", "acme/data:/models", "/mnt/data",
-		"--region", "aws-us-east-1", "--shared", "--max-cache-mb", "2048",
-		"--target-cache-mb", "1024", "--disable-xattrs", "--statistics", "--no-fork"}
+	want := []string{"--log-level", "debug", "mount", "acme/data:/models", "/mnt/data", "--no-fork",
+		"--region", "aws-us-east-1", "--shared", "--read-only", "--enable-xattrs", "--writeback-cache",
+		"--max-cache-mb", "2048", "--target-cache-mb", "1024", "--nconnect=4", "--statistics"}
 	if got := mountArgs(cfg); !slices.Equal(got, want) {
 		t.Errorf("mountArgs:\n got %q\nwant %q", got, want)
 	}
-	minimal := &Config{DiskName: "dsk-0123456789abcdef", MountPoint: "/srv/d", Region: "gcp-us-central1"}
-	want = []string{"mount", "dsk-0123456789abcdef", "/srv/d", "--region", "gcp-us-central1", "--no-fork"}
+	minimal := &config.Config{DiskName: "dsk-0123456789abcdef", MountPoint: "/srv/d", Region: "gcp-us-central1"}
+	want = []string{"mount", "dsk-0123456789abcdef", "/srv/d", "--no-fork", "--region", "gcp-us-central1"}
 	if got := mountArgs(minimal); !slices.Equal(got, want) {
 		t.Errorf("mountArgs minimal:\n got %q\nwant %q", got, want)
 	}

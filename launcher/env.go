@@ -3,6 +3,8 @@ package launcher
 import (
 	"slices"
 	"strings"
+
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // tokenEnv is where the client reads a disk token.
@@ -36,7 +38,7 @@ func allowedName(name, authMethod string, passEnv []string) bool {
 		return false
 	case slices.Contains(allowedEnv, name), strings.HasPrefix(name, "LC_"):
 		return true
-	case authMethod == AuthIAM && strings.HasPrefix(name, "AWS_"):
+	case authMethod == config.AuthIAM && strings.HasPrefix(name, "AWS_"):
 		// The client does its own IAM work; it may need the endpoint or
 		// region overrides. A token mount has no use for them.
 		return true

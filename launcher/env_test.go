@@ -3,6 +3,8 @@ package launcher
 import (
 	"slices"
 	"testing"
+
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 func TestChildEnv(t *testing.T) {
@@ -25,13 +27,13 @@ func TestChildEnv(t *testing.T) {
 		"https_proxy=http://p:3128", "NO_PROXY=localhost", "http_proxy=x",
 	}
 
-	got := childEnv(environ, AuthToken, passEnv, "tok")
+	got := childEnv(environ, config.AuthToken, passEnv, "tok")
 	want := append(slices.Clone(base), "MY_PROXY=p", "ARCHIL_MOUNT_TOKEN=tok")
 	if !slices.Equal(got, want) {
 		t.Errorf("token mount:\n got %q\nwant %q", got, want)
 	}
 
-	got = childEnv(environ, AuthIAM, passEnv, "")
+	got = childEnv(environ, config.AuthIAM, passEnv, "")
 	want = slices.Clone(base)
 	want = slices.Insert(want, len(want), "AWS_REGION=us-east-1", "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1", "MY_PROXY=p")
 	if !slices.Equal(got, want) {

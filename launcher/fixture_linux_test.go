@@ -21,6 +21,7 @@ import (
 	"github.com/archil-nix/archil-launch/broker"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // hangGuard bounds every wait of a test. It is a guard against a hung
@@ -43,22 +44,22 @@ func buildLauncher(t testing.TB, dir string) string {
 func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	f.t.Helper()
 	creds := filepath.Join(f.dir, "creds")
-	must(f.t, os.MkdirAll(creds, 0o700))
-	must(f.t, os.WriteFile(filepath.Join(creds, "archil-token"), []byte(f.token+"\n"), 0o400))
+	testkit.Must(f.t, os.MkdirAll(creds, 0o700))
+	testkit.Must(f.t, os.WriteFile(filepath.Join(creds, "archil-token"), []byte(f.token+"\n"), 0o400))
 	js, err := json.Marshal(map[string]any{
 		"name": "test", "diskName": f.cfg.DiskName, "mountPoint": f.cfg.MountPoint,
 		"region": f.cfg.Region, "authMethod": "token", "archil": f.cfg.Archil,
 		"passEnv": []string{"ARCHIL_FAKE_STATE"},
 	})
-	must(f.t, err)
+	testkit.Must(f.t, err)
 	cfg := filepath.Join(f.dir, "mount.json")
-	must(f.t, os.WriteFile(cfg, js, 0o644))
+	testkit.Must(f.t, os.WriteFile(cfg, js, 0o644))
 	argv := append(append([]string{}, f.wrapper...), launch, "--config", cfg)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
 	cmd.Stdout, cmd.Stderr = f.out, f.out
 	cmd.ExtraFiles = extra
-	must(f.t, cmd.Start())
+	testkit.Must(f.t, cmd.Start())
 	f.t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
@@ -109,7 +110,7 @@ type fixture struct {
 	dir    string
 	state  string
 	token  string
-	cfg    *Config
+	cfg    *config.Config
 	out    *testkit.Buffer // launcher log and client output
 	notes  chan string     // messages received on NOTIFY_SOCKET
 	sockFd *net.UnixConn
@@ -131,15 +132,15 @@ func newFixture(t testing.TB, bin string) *fixture {
 		out:   &testkit.Buffer{},
 		notes: make(chan string, 1024),
 	}
-	must(t, os.MkdirAll(filepath.Join(f.state, "knobs"), 0o755))
-	must(t, os.WriteFile(filepath.Join(f.state, "expect-token"), []byte(f.token), 0o600))
+	testkit.Must(t, os.MkdirAll(filepath.Join(f.state, "knobs"), 0o755))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.state, "expect-token"), []byte(f.token), 0o600))
 	t.Setenv("ARCHIL_FAKE_STATE", f.state)
-	f.cfg = &Config{
+	f.cfg = &config.Config{
 		Name:         "test",
 		DiskName:     "acme/data",
 		MountPoint:   filepath.Join(dir, "mnt", "data"),
 		Region:       "aws-us-east-1",
-		AuthMethod:   AuthToken,
+		AuthMethod:   config.AuthToken,
 		Archil:       bin,
 		Credential:   "archil-token",
 		PassEnv:      []string{"ARCHIL_FAKE_STATE"},
@@ -150,7 +151,7 @@ func newFixture(t testing.TB, bin string) *fixture {
 
 	sock := filepath.Join(dir, "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	must(t, err)
+	testkit.Must(t, err)
 	t.Cleanup(func() { conn.Close() })
 	f.sockFd = conn
 	t.Setenv("NOTIFY_SOCKET", sock)
@@ -172,16 +173,9 @@ func newFixture(t testing.TB, bin string) *fixture {
 	return f
 }
 
-func must(t testing.TB, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // knob sets one of the fake's fault knobs.
 func (f *fixture) knob(name, value string) {
-	must(f.t, os.WriteFile(filepath.Join(f.state, "knobs", name), []byte(value), 0o644))
+	testkit.Must(f.t, os.WriteFile(filepath.Join(f.state, "knobs", name), []byte(value), 0o644))
 }
 
 func (f *fixture) logger() hclog.Logger {
@@ -228,7 +222,7 @@ func (f *fixture) start() *running {
 
 // result is the resolved credential run gets: the fixture's token.
 func (f *fixture) result() *broker.Result {
-	return &broker.Result{Method: AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
+	return &broker.Result{Method: config.AuthToken, Token: broker.NewSecret([]byte(f.token)), Source: "test", Location: "fixture"}
 }
 
 // expectNote checks that the next notify message, within 5 s, holds want;
@@ -333,12 +327,12 @@ func (r *running) stopClean() {
 func (f *fixture) assertMounted() {
 	f.t.Helper()
 	top, err := mountinfo.CurrentTop(f.cfg.MountPoint)
-	must(f.t, err)
+	testkit.Must(f.t, err)
 	if !isArchil(top) {
 		f.t.Fatalf("mount point has %+v on top, want fuse.archil", top)
 	}
 	var st unix.Statfs_t
-	must(f.t, unix.Statfs(f.cfg.MountPoint, &st))
+	testkit.Must(f.t, unix.Statfs(f.cfg.MountPoint, &st))
 	if st.Type != fuseSuperMagic {
 		f.t.Fatalf("statfs type %#x, want FUSE", st.Type)
 	}
@@ -392,13 +386,13 @@ func (f *fixture) calls() []call {
 	if os.IsNotExist(err) {
 		return nil
 	}
-	must(f.t, err)
+	testkit.Must(f.t, err)
 	defer file.Close()
 	var calls []call
 	sc := bufio.NewScanner(file)
 	for sc.Scan() {
 		var c call
-		must(f.t, json.Unmarshal(sc.Bytes(), &c))
+		testkit.Must(f.t, json.Unmarshal(sc.Bytes(), &c))
 		calls = append(calls, c)
 	}
 	return calls
@@ -423,7 +417,7 @@ func (f *fixture) mountPid() int {
 func archilMounts(t testing.TB) int {
 	t.Helper()
 	data, err := os.ReadFile(mountinfo.Path)
-	must(t, err)
+	testkit.Must(t, err)
 	return strings.Count(string(data), " - "+archilFSType+" ")
 }
 
@@ -431,7 +425,7 @@ func archilMounts(t testing.TB) int {
 func children(t testing.TB) []int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
-	must(t, err)
+	testkit.Must(t, err)
 	self := os.Getpid()
 	var kids []int
 	for _, e := range entries {
@@ -457,7 +451,7 @@ func children(t testing.TB) []int {
 func openFds(t testing.TB) int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
-	must(t, err)
+	testkit.Must(t, err)
 	return len(entries)
 }
 

@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
+	"github.com/archil-nix/archil-launch/internal/testkit"
+	"github.com/archil-nix/archil-launch/launcher/config"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -75,7 +77,7 @@ func testStartStop(t *testing.T, bin string) {
 	r.waitReady() // asserts the mount answers when READY=1 arrives
 
 	fi, err := os.Stat(filepath.Dir(f.cfg.MountPoint))
-	must(t, err)
+	testkit.Must(t, err)
 	if fi.Mode().Perm() != 0o755 {
 		t.Errorf("created parent has mode %v, want 0755", fi.Mode().Perm())
 	}
@@ -83,12 +85,12 @@ func testStartStop(t *testing.T, bin string) {
 	// The token is in the client's environment, not its command line.
 	pid := f.mountPid()
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	must(t, err)
+	testkit.Must(t, err)
 	if strings.Contains(string(cmdline), f.token) {
 		t.Errorf("token in the client's command line")
 	}
 	environ, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
-	must(t, err)
+	testkit.Must(t, err)
 	env := strings.Split(strings.TrimRight(string(environ), "\x00"), "\x00")
 	if !slices.Contains(env, tokenEnv+"="+f.token) {
 		t.Errorf("token not in the client's environment")
@@ -99,12 +101,12 @@ func testStartStop(t *testing.T, bin string) {
 			t.Errorf("client inherited %s", name)
 		}
 	}
-	want := []string{bin, "mount", "acme/data", f.cfg.MountPoint, "--region", "aws-us-east-1", "--no-fork"}
+	want := []string{bin, "mount", "acme/data", f.cfg.MountPoint, "--no-fork", "--region", "aws-us-east-1"}
 	if got := f.calls()[0].Argv; !slices.Equal(got, want) {
 		t.Errorf("argv = %q, want %q", got, want)
 	}
 
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "hello.txt"), []byte("hello"), 0o644))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "hello.txt"), []byte("hello"), 0o644))
 	r.stopClean()
 	if n := r.waitNote("STOPPING=1"); n == "" {
 		t.Error("no STOPPING=1")
@@ -121,8 +123,8 @@ func testStartStop(t *testing.T, bin string) {
 func testReadOnly(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	f.cfg.ReadOnly = true
-	must(t, os.MkdirAll(filepath.Join(f.state, "backing", "acme_data"), 0o755))
-	must(t, os.WriteFile(filepath.Join(f.state, "backing", "acme_data", "old.txt"), []byte("old"), 0o644))
+	testkit.Must(t, os.MkdirAll(filepath.Join(f.state, "backing", "acme_data"), 0o755))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.state, "backing", "acme_data", "old.txt"), []byte("old"), 0o644))
 	r := f.start()
 	r.waitReady()
 	if b, err := os.ReadFile(filepath.Join(f.cfg.MountPoint, "old.txt")); err != nil || string(b) != "old" {
@@ -140,7 +142,7 @@ func testFlushOnStop(t *testing.T, bin string) {
 	f.knob("flush-delay", "600") // only `archil unmount` gets it to the backing store
 	r := f.start()
 	r.waitReady()
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("written just before stop"), 0o644))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("written just before stop"), 0o644))
 	r.stopClean()
 	b, err := os.ReadFile(filepath.Join(f.state, "backing", "acme_data", "late.txt"))
 	if err != nil || string(b) != "written just before stop" {
@@ -156,7 +158,7 @@ func testUnmountReturnsEarly(t *testing.T, bin string) {
 	f.knob("unmount-lag", "0.3")
 	r := f.start()
 	r.waitReady()
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("late"), 0o644))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "late.txt"), []byte("late"), 0o644))
 	err := r.stop()
 	if err != nil {
 		t.Fatalf("stop: %v, want a clean stop\n%s", err, f.out)
@@ -216,7 +218,7 @@ func testChildFails(t *testing.T, bin string) {
 
 func testWrongToken(t *testing.T, bin string) {
 	f := newFixture(t, bin)
-	must(t, os.WriteFile(filepath.Join(f.state, "expect-token"), []byte("another-token"), 0o600))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.state, "expect-token"), []byte("another-token"), 0o600))
 	err := f.start().wait()
 	if err == nil || ExitCode(err) == 0 {
 		t.Fatalf("err = %v, want a failure", err)
@@ -228,7 +230,7 @@ func testChildKilled(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	r := f.start()
 	r.waitReady()
-	must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
+	testkit.Must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
 	err := r.wait()
 	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "signal: killed") {
 		t.Errorf("err = %v (exit %d), want exit 1 naming the signal", err, ExitCode(err))
@@ -250,7 +252,7 @@ func testChildKilledStuck(t *testing.T, bin string) {
 	r := f.start()
 	r.waitReady()
 	f.waitLogged("holding a file of its own mount open")
-	must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
+	testkit.Must(t, syscall.Kill(f.mountPid(), syscall.SIGKILL))
 	err := r.wait()
 	if ExitCode(err) != 1 {
 		t.Errorf("err = %v (exit %d), want exit 1", err, ExitCode(err))
@@ -353,7 +355,7 @@ func testStopWhileResolving(t *testing.T, bin string) {
 	defer imds.Close()
 	defer close(hold)
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
-	f.cfg.AuthMethod, f.cfg.IMDSTimeout = AuthIAM, time.Minute
+	f.cfg.AuthMethod, f.cfg.IMDSTimeout = config.AuthIAM, time.Minute
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	if err := Run(ctx, nil, f.cfg, f.logger()); err != nil {
@@ -384,8 +386,8 @@ func refused(t *testing.T, f *fixture, want string) {
 
 func testRefuseFile(t *testing.T, bin string) {
 	f := newFixture(t, bin)
-	must(t, os.MkdirAll(filepath.Dir(f.cfg.MountPoint), 0o755))
-	must(t, os.WriteFile(f.cfg.MountPoint, []byte("keep me"), 0o600))
+	testkit.Must(t, os.MkdirAll(filepath.Dir(f.cfg.MountPoint), 0o755))
+	testkit.Must(t, os.WriteFile(f.cfg.MountPoint, []byte("keep me"), 0o600))
 	refused(t, f, "is not a directory")
 	if b, err := os.ReadFile(f.cfg.MountPoint); err != nil || string(b) != "keep me" {
 		t.Errorf("file changed: %q, %v", b, err)
@@ -394,8 +396,8 @@ func testRefuseFile(t *testing.T, bin string) {
 
 func testRefuseNonEmptyDir(t *testing.T, bin string) {
 	f := newFixture(t, bin)
-	must(t, os.MkdirAll(f.cfg.MountPoint, 0o700))
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "keep"), []byte("keep me"), 0o600))
+	testkit.Must(t, os.MkdirAll(f.cfg.MountPoint, 0o700))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "keep"), []byte("keep me"), 0o600))
 	refused(t, f, "is not empty")
 	if b, err := os.ReadFile(filepath.Join(f.cfg.MountPoint, "keep")); err != nil || string(b) != "keep me" {
 		t.Errorf("file changed: %q, %v", b, err)
@@ -407,27 +409,27 @@ func testRefuseNonEmptyDir(t *testing.T, bin string) {
 
 func testRefuseOtherMount(t *testing.T, bin string) {
 	f := newFixture(t, bin)
-	must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
-	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
+	testkit.Must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
+	testkit.Must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
 	refused(t, f, "already has a tmpfs mount")
 	top, err := mountinfo.CurrentTop(f.cfg.MountPoint)
-	must(t, err)
+	testkit.Must(t, err)
 	if top == nil || top.FSType != "tmpfs" {
 		t.Fatalf("the tmpfs is gone: %+v", top)
 	}
 	if _, err := os.Stat(filepath.Join(f.cfg.MountPoint, "theirs")); err != nil {
 		t.Errorf("tmpfs content changed: %v", err)
 	}
-	must(t, unix.Unmount(f.cfg.MountPoint, 0))
+	testkit.Must(t, unix.Unmount(f.cfg.MountPoint, 0))
 }
 
 func testRefuseSymlink(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	target := filepath.Join(f.dir, "elsewhere")
-	must(t, os.MkdirAll(target, 0o755))
-	must(t, os.MkdirAll(filepath.Dir(f.cfg.MountPoint), 0o755))
-	must(t, os.Symlink(target, f.cfg.MountPoint))
+	testkit.Must(t, os.MkdirAll(target, 0o755))
+	testkit.Must(t, os.MkdirAll(filepath.Dir(f.cfg.MountPoint), 0o755))
+	testkit.Must(t, os.Symlink(target, f.cfg.MountPoint))
 	refused(t, f, "is a symlink")
 }
 
@@ -436,11 +438,11 @@ func testRefuseSymlink(t *testing.T, bin string) {
 func testRefuseSymlinkParent(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	real := filepath.Join(f.dir, "real")
-	must(t, os.MkdirAll(real, 0o755))
+	testkit.Must(t, os.MkdirAll(real, 0o755))
 	link := filepath.Join(f.dir, "link")
-	must(t, os.Symlink(real, link))
+	testkit.Must(t, os.Symlink(real, link))
 	f.cfg.MountPoint = filepath.Join(link, "deeper", "mnt")
-	refused(t, f, "lies under a symlink")
+	refused(t, f, link+" is a symlink; every directory above a mount point")
 	if _, err := os.Lstat(filepath.Join(real, "deeper")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("something was created behind the link: %v", err)
 	}
@@ -455,9 +457,9 @@ func testCoveredMount(t *testing.T, bin string) {
 
 	// Covered and uncovered while running: the archil mount stays, the
 	// launcher keeps supervising it, and a stop after is clean.
-	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
+	testkit.Must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
 	f.waitLogged("another mount covers the archil mount")
-	must(t, unix.Unmount(f.cfg.MountPoint, 0))
+	testkit.Must(t, unix.Unmount(f.cfg.MountPoint, 0))
 	f.waitLogged("the archil mount is on top again")
 	select {
 	case err := <-r.done:
@@ -465,20 +467,20 @@ func testCoveredMount(t *testing.T, bin string) {
 	default:
 	}
 	f.assertMounted()
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "kept"), []byte("kept"), 0o644))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "kept"), []byte("kept"), 0o644))
 
 	// Stopped while covered: `archil unmount <path>` would reach the
 	// other mount, so it is not run; the exit says the flush was missed,
 	// and the other mount is left exactly as it was.
-	must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
+	testkit.Must(t, unix.Mount("tmpfs", f.cfg.MountPoint, "tmpfs", 0, "size=1m"))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "theirs"), []byte("x"), 0o644))
 	f.waitLoggedTimes("another mount covers the archil mount", 2)
 	err := r.stop()
 	if ExitCode(err) == 0 {
 		t.Errorf("exit 0 with the archil mount covered, want non-zero: %v", err)
 	}
 	top, terr := mountinfo.CurrentTop(f.cfg.MountPoint)
-	must(t, terr)
+	testkit.Must(t, terr)
 	if top == nil || top.FSType != "tmpfs" {
 		t.Fatalf("the tmpfs is gone: %+v\n%s", top, f.out)
 	}
@@ -487,7 +489,7 @@ func testCoveredMount(t *testing.T, bin string) {
 	}
 	// Once the other mount is gone, the next start clears what is left of
 	// ours under it (a dead mount: its client was stopped).
-	must(t, unix.Unmount(f.cfg.MountPoint, 0))
+	testkit.Must(t, unix.Unmount(f.cfg.MountPoint, 0))
 	r = f.start()
 	r.waitReady()
 	r.stopClean()
@@ -500,12 +502,12 @@ func testCoveredByArchil(t *testing.T, bin string) {
 	r := f.start()
 	r.waitReady()
 	ours, err := mountinfo.CurrentTop(f.cfg.MountPoint)
-	must(t, err)
+	testkit.Must(t, err)
 	other := startOrphan(t, f)
 	var top *mountinfo.Entry
 	for deadline := time.Now().Add(hangGuard); ; time.Sleep(5 * time.Millisecond) {
 		top, err = mountinfo.CurrentTop(f.cfg.MountPoint)
-		must(t, err)
+		testkit.Must(t, err)
 		if top.ID != ours.ID && strings.Count(f.out.String(), "info: mounted") == 2 {
 			break
 		}
@@ -517,7 +519,7 @@ func testCoveredByArchil(t *testing.T, bin string) {
 		t.Errorf("exit 0 with the archil mount covered, want non-zero: %v", err)
 	}
 	now, err := mountinfo.CurrentTop(f.cfg.MountPoint)
-	must(t, err)
+	testkit.Must(t, err)
 	if now == nil || now.ID != top.ID {
 		t.Fatalf("the other client's mount was touched: %+v, was %+v\n%s", now, top, f.out)
 	}
@@ -525,25 +527,25 @@ func testCoveredByArchil(t *testing.T, bin string) {
 		t.Errorf("want two mount calls and no unmount, got %+v", f.calls())
 	}
 	other.terminate(killGrace)
-	_, _ = detachArchil(f.cfg.MountPoint, isArchil, hclog.NewNullLogger())
+	_, _ = detachArchil(f.cfg.MountPoint, anyArchil, hclog.NewNullLogger())
 }
 
 // startOrphan starts a client the way a killed launcher would have left
 // it: mounted, with nobody supervising it.
 func startOrphan(t *testing.T, f *fixture) *proc {
 	t.Helper()
-	must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
+	testkit.Must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
 	env := childEnv(os.Environ(), f.cfg.AuthMethod, f.cfg.PassEnv, f.token)
 	p, err := startProc(f.cfg.Archil, mountArgs(f.cfg), env)
-	must(t, err)
+	testkit.Must(t, err)
 	t.Cleanup(func() { p.terminate(killGrace) })
 	w, err := newWatch(t.Context())
-	must(t, err)
+	testkit.Must(t, err)
 	defer w.close()
 	deadline := time.Now().Add(hangGuard)
 	for {
 		top, err := w.top(f.cfg.MountPoint)
-		must(t, err)
+		testkit.Must(t, err)
 		if isArchil(top) {
 			break
 		}
@@ -551,7 +553,7 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 			t.Fatalf("orphan did not mount\n%s", f.out)
 		}
 		_, err = w.wait(time.Until(deadline))
-		must(t, err)
+		testkit.Must(t, err)
 	}
 	return p
 }
@@ -561,7 +563,7 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 // yet answer a FUSE request.
 func freeze(t *testing.T, pid int) {
 	t.Helper()
-	must(t, syscall.Kill(pid, syscall.SIGSTOP))
+	testkit.Must(t, syscall.Kill(pid, syscall.SIGSTOP))
 	deadline := time.Now().Add(hangGuard)
 	for !allStopped(t, pid) {
 		if time.Now().After(deadline) {
@@ -574,13 +576,13 @@ func freeze(t *testing.T, pid int) {
 // allStopped reports whether every thread of pid is in state T.
 func allStopped(t *testing.T, pid int) bool {
 	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-	must(t, err)
+	testkit.Must(t, err)
 	for _, p := range stats {
 		b, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // a thread that just exited
 		}
-		must(t, err)
+		testkit.Must(t, err)
 		// pid (comm) state ...: comm may hold spaces and parentheses.
 		rest := b[bytes.LastIndexByte(b, ')')+1:]
 		if f := bytes.Fields(rest); len(f) == 0 || string(f[0]) != "T" {
@@ -602,7 +604,7 @@ func reapOrphan(t *testing.T, p *proc) {
 func testStaleDeadMount(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	orphan := startOrphan(t, f)
-	must(t, orphan.cmd.Process.Kill())
+	testkit.Must(t, orphan.cmd.Process.Kill())
 	reapOrphan(t, orphan)
 	if _, err := os.Stat(f.cfg.MountPoint); !errors.Is(err, syscall.ENOTCONN) {
 		t.Fatalf("stat of the killed client's mount: %v, want ENOTCONN", err)
@@ -622,7 +624,7 @@ func testStaleLiveMount(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	f.knob("flush-delay", "600")
 	orphan := startOrphan(t, f)
-	must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "orphan.txt"), []byte("pending"), 0o644))
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "orphan.txt"), []byte("pending"), 0o644))
 	r := f.start()
 	// The flush may outlast the unit's start timeout: systemd is told.
 	want := extendTimeout(f.cfg.StopTimeout + leaveGrace + killGrace + f.cfg.ReadyTimeout + startMargin)
@@ -657,7 +659,7 @@ func testStaleHungMount(t *testing.T, bin string) {
 	if !strings.Contains(out, "did not finish within 1s") || !strings.Contains(out, "aborted the FUSE connection") {
 		t.Errorf("log does not show the bounded unmount and the abort:\n%s", out)
 	}
-	must(t, syscall.Kill(orphan.Pid(), syscall.SIGKILL))
+	testkit.Must(t, syscall.Kill(orphan.Pid(), syscall.SIGKILL))
 	reapOrphan(t, orphan)
 	r.stopClean()
 }
@@ -673,7 +675,7 @@ func testCycles(t *testing.T, bin string) {
 		r := f.start()
 		r.waitReady()
 		name := "f" + strconv.Itoa(i)
-		must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, name), []byte(name), 0o644))
+		testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, name), []byte(name), 0o644))
 		err := r.stop()
 		if err != nil {
 			t.Fatalf("cycle %d: %v\n%s", i, err, f.out)
@@ -686,7 +688,7 @@ func testCycles(t *testing.T, bin string) {
 		}
 	}
 	entries, err := os.ReadDir(filepath.Join(f.state, "backing", "acme_data"))
-	must(t, err)
+	testkit.Must(t, err)
 	if len(entries) != cycles {
 		t.Errorf("%d files in the backing store, want %d", len(entries), cycles)
 	}

@@ -9,18 +9,18 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // Mount is one running `archil mount` client and the mount it makes.
 // Start it, WaitReady, Supervise; it ends with Stop (a stop request) or
 // Abort (a failure), whichever comes first: both run one finaliser.
 type Mount struct {
-	cfg      *Config
-	log      hclog.Logger
-	child    *proc
-	watch    *watch
-	mountID  int    // the client's mount, once WaitReady saw it
-	mountDev string // and its device, major:minor
+	cfg   *config.Config
+	log   hclog.Logger
+	child *proc
+	watch *watch
+	ident *identity // the client's mount, once WaitReady saw it
 
 	finish  sync.Once
 	stopErr error
@@ -29,14 +29,14 @@ type Mount struct {
 // Start execs the client for cfg with the token, if any, in its
 // environment. ctx only wakes the waits of WaitReady and Supervise; it does
 // not kill the client.
-func Start(ctx context.Context, cfg *Config, token broker.Secret, log hclog.Logger) (*Mount, error) {
+func Start(ctx context.Context, cfg *config.Config, token broker.Secret, log hclog.Logger) (*Mount, error) {
 	// Open mountinfo before the client runs so that no change is missed.
 	w, err := newWatch(ctx)
 	if err != nil {
 		return nil, err
 	}
 	secret := ""
-	if cfg.AuthMethod == AuthToken {
+	if cfg.AuthMethod == config.AuthToken {
 		secret = token.Reveal()
 	}
 	env := childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, secret)

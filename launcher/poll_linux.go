@@ -70,6 +70,7 @@ func newWatch(ctx context.Context) (*watch, error) {
 	}
 	w := &watch{mountinfo: f, pidfd: -1, wake: wake}
 	w.stopWake = context.AfterFunc(ctx, func() {
+		defer recoverStop()
 		_, _ = unix.Write(wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 	})
 	return w, nil

@@ -5,22 +5,27 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
 // The mount point and every parent created for it are 0755 whatever the
 // umask; a directory that existed keeps its mode.
 func TestCreateMountPointIgnoresUmask(t *testing.T) {
 	top := t.TempDir()
-	must(t, os.Chmod(top, 0o711))
+	testkit.Must(t, os.Chmod(top, 0o711))
 	old := unix.Umask(0o077)
 	defer unix.Umask(old)
 	mp := filepath.Join(top, "a", "b", "mnt")
-	must(t, createMountPoint(mp, hclog.NewNullLogger()))
+	c, err := walkMountPoint(mp)
+	testkit.Must(t, err)
+	defer c.Close()
+	_, err = c.Create()
+	testkit.Must(t, err)
 	for _, dir := range []string{filepath.Join(top, "a"), filepath.Join(top, "a", "b"), mp} {
 		fi, err := os.Stat(dir)
-		must(t, err)
+		testkit.Must(t, err)
 		if fi.Mode().Perm() != 0o755 {
 			t.Errorf("%s: mode %v, want 0755", dir, fi.Mode().Perm())
 		}
@@ -29,3 +34,7 @@ func TestCreateMountPointIgnoresUmask(t *testing.T) {
 		t.Errorf("existing %s changed: %v %v", top, fi.Mode(), err)
 	}
 }
+
+// anyArchil accepts every archil mount, for tests that clean up after
+// themselves.
+func anyArchil(p *pinned) bool { return isArchil(&p.entry) }

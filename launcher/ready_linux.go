@@ -41,7 +41,7 @@ func (m *Mount) WaitReady(ctx context.Context) error {
 			err := statfsWithin(ctx, mp, time.Until(deadline))
 			switch {
 			case err == nil:
-				m.mountID, m.mountDev = top.ID, top.Dev
+				m.ident = readIdentity(mp, top)
 				return nil
 			case ctx.Err() != nil:
 				return ctx.Err()
@@ -64,9 +64,10 @@ func (m *Mount) WaitReady(ctx context.Context) error {
 	}
 }
 
-// setReadOnly sets the per-mount read-only flag on the mount at mp (the
-// client has no read-only option). mount_setattr changes that one flag;
-// older kernels get a bind remount that keeps the other per-mount flags.
+// setReadOnly sets the per-mount read-only flag on the mount at mp, so a
+// client that ignores --read-only (or predates it) serves no writes either.
+// mount_setattr changes that one flag; older kernels get a bind remount that
+// keeps the other per-mount flags.
 func setReadOnly(mp string) error {
 	err := unix.MountSetattr(unix.AT_FDCWD, mp, 0, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY})
 	if err == nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // Run runs the mount described by cfg until ctx is done (SIGTERM/SIGINT)
@@ -20,7 +21,9 @@ import (
 // launcher in the middle of a flush or leave the client unsupervised. The
 // credential lookup before it costs the start-up nothing while the runtime
 // installs the handlers.
-func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger) error {
+func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger) error {
+	setRunning(nil, log)
+	defer recoverStop()
 	res, err := broker.Resolve(ctx, broker.Request{
 		Method:      cfg.AuthMethod,
 		Credential:  cfg.Credential,
@@ -44,7 +47,7 @@ func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 }
 
 // run is Run after the credential was resolved.
-func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hclog.Logger, res *broker.Result) error {
+func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger, res *broker.Result) error {
 	if signalsReady != nil {
 		<-signalsReady
 	}
@@ -56,6 +59,11 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 	extend := func() {
 		warnNotify(log, notify(extendTimeout(cfg.StopTimeout+leaveGrace+killGrace+cfg.ReadyTimeout+startMargin)))
 	}
+	lock, err := lockMountPoint(cfg.MountPoint)
+	if err != nil {
+		return exitErr(1, err)
+	}
+	defer lock.Release()
 	if err := Preflight(cfg, log, extend); err != nil {
 		return exitErr(1, err)
 	}
@@ -68,6 +76,8 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *Config, log hcl
 	if err != nil {
 		return exitErr(1, err)
 	}
+	setRunning(m, log)
+	defer setRunning(nil, log)
 	warnNotify(log, notify(status("Mounting "+cfg.DiskName+" at "+cfg.MountPoint)))
 
 	if err := m.WaitReady(ctx); err != nil {

@@ -22,6 +22,7 @@ var errStatfsTimeout = errors.New("no answer in time")
 func statfsWithin(ctx context.Context, path string, d time.Duration) error {
 	done := make(chan error, 1)
 	go func() {
+		defer recoverStop()
 		var st unix.Statfs_t
 		err := unix.Statfs(path, &st)
 		if err == nil && st.Type != fuseSuperMagic {

@@ -38,12 +38,12 @@ func (m *Mount) stop() error {
 	switch {
 	case err != nil:
 		fallback = err
-	case top == nil && m.mountID == 0:
+	case top == nil && m.ident == nil:
 		// Cancelled before the client mounted anything: nothing to flush.
 		m.log.Info("nothing mounted yet", "mount_point", mp)
 	case top == nil:
 		fallback = fmt.Errorf("the archil mount at %s was already gone; archil unmount not run", mp)
-	case !m.owns(top):
+	case !m.ownsEntry(top):
 		// Another mount covers ours: `archil unmount <path>` would reach
 		// that one, which is not ours to touch.
 		fallback = fmt.Errorf("a %s mount covers the archil mount at %s; archil unmount not run", top.FSType, mp)
@@ -61,9 +61,12 @@ func (m *Mount) stop() error {
 	if fallback != nil {
 		m.log.Error("archil unmount failed; falling back to umount, pending writes may be lost", "error", fallback)
 	}
-	if there, err := unmountArchil(mp, m.owns, m.log); err != nil {
+	// A plain umount(2) would have to go by path: through a descriptor
+	// the mount is always busy (the descriptor itself holds it), so the
+	// fallback is the lazy detach, by descriptor.
+	if n, err := detachArchil(mp, m.ownsPinned, m.log); err != nil {
 		fallback = joinErr(fallback, err)
-	} else if there && fallback == nil {
+	} else if n > 0 && fallback == nil {
 		fallback = fmt.Errorf("archil unmount returned but the mount at %s was still there", mp)
 		m.log.Error("mount still there after archil unmount; unmounted it, pending writes may be lost", "mount_point", mp)
 	}
@@ -91,26 +94,49 @@ func (m *Mount) abort() error {
 	defer m.watch.close()
 	if m.child.exited() {
 		// The server is gone: nothing will answer on its mount again.
-		abortConnection(m.cfg.MountPoint, m.dev(), m.log)
+		m.abortOwn()
 	}
 	m.reapChild()
 	return m.detachLeft()
 }
 
-// owns reports whether e is the client's mount: the one WaitReady saw, or
-// before that any archil mount (preflight left none at the mount point).
-func (m *Mount) owns(e *mountinfo.Entry) bool {
-	return isArchil(e) && (m.mountID == 0 || e.ID == m.mountID)
+// ownsEntry reports whether e is the client's mount: the one WaitReady
+// saw, or before that any archil mount (preflight left none at the mount
+// point).
+func (m *Mount) ownsEntry(e *mountinfo.Entry) bool {
+	return isArchil(e) && (m.ident == nil || e.ID == m.ident.id && e.Dev == m.ident.dev)
+}
+
+// ownsPinned is ownsEntry for a pinned mount, its unique id included.
+func (m *Mount) ownsPinned(p *pinned) bool {
+	return isArchil(&p.entry) && (m.ident == nil || m.ident.is(p))
+}
+
+// abortOwn aborts the FUSE connection of the client's mount: pinned when it
+// is on top, else (covered) while mountinfo still lists it.
+func (m *Mount) abortOwn() {
+	mp := m.cfg.MountPoint
+	p, err := pinTop(mp)
+	if err == nil && p != nil {
+		defer p.close()
+		if m.ownsPinned(p) {
+			p.abort(m.log)
+			return
+		}
+	}
+	if m.ident != nil {
+		abortCovered(mp, m.ident, m.log)
+	}
 }
 
 // detachLeft detaches what is left of the client's mount on top of the
 // mount point once the client is gone. Under a mount someone made over it,
 // it stays: the other mount sits on its root, and detaching ours would
 // take that one too (even through a descriptor of our root: the kernel
-// follows it up to the mount on top). The next start's preflight clears it
+// takes the mounts on it along). The next start's preflight clears it
 // once the other mount is gone.
 func (m *Mount) detachLeft() error {
-	_, err := detachArchil(m.cfg.MountPoint, m.owns, m.log)
+	_, err := detachArchil(m.cfg.MountPoint, m.ownsPinned, m.log)
 	return err
 }
 
@@ -121,7 +147,7 @@ func (m *Mount) reapChild() {
 		m.log.Warn("archil did not exit on SIGTERM; killed it", "pid", m.child.Pid())
 	}
 	if !m.child.reaped {
-		abortConnection(m.cfg.MountPoint, m.dev(), m.log)
+		m.abortOwn()
 		if m.child.waitGone(killGrace) {
 			m.child.reap()
 		}
@@ -131,17 +157,4 @@ func (m *Mount) reapChild() {
 		return
 	}
 	m.log.Info("archil exited", "pid", m.child.Pid(), "status", m.child.cmd.ProcessState.String())
-}
-
-// dev is the device of the client's mount: the one WaitReady saw, else
-// whatever archil mount is at the mount point now (preflight made sure
-// none was there before the client started).
-func (m *Mount) dev() string {
-	if m.mountDev != "" {
-		return m.mountDev
-	}
-	if top, err := mountinfo.CurrentTop(m.cfg.MountPoint); err == nil && isArchil(top) {
-		return top.Dev
-	}
-	return ""
 }

@@ -57,7 +57,7 @@ func (m *Mount) Supervise(ctx context.Context, watchdog time.Duration, ping func
 			if err != nil {
 				return err
 			}
-			i := slices.IndexFunc(stack, func(e mountinfo.Entry) bool { return e.ID == m.mountID })
+			i := slices.IndexFunc(stack, func(e mountinfo.Entry) bool { return e.ID == m.ident.id && e.Dev == m.ident.dev })
 			if i < 0 {
 				return fmt.Errorf("mount at %s disappeared while archil was running", mp)
 			}
@@ -111,6 +111,7 @@ func (w *watchdogProbe) tick() error {
 	res := make(chan error, 1)
 	w.result = res
 	go func() {
+		defer recoverStop()
 		var st unix.Statfs_t
 		res <- unix.Statfs(w.mp, &st)
 	}()

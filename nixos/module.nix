@@ -197,11 +197,18 @@ let
           type = lib.types.listOf lib.types.str;
           default = [ ];
           description = ''
-            Extra arguments for `archil mount`, each starting with `--`
-            (give values as `--flag=value`). `--auth-token`, `--no-fork` and
-            `--force`/`-f` and `--` are refused.
+            Extra arguments for `archil mount`, each one flag starting with
+            `--` (give values as `--flag=value`), none twice. They come last,
+            after `--no-fork` and the flags the typed options set. Refused:
+            `--auth-token`, `--no-fork`, `--force`/`-f`, `--`, and every
+            flag a typed option sets (`--region`, `--shared`, `--read-only`,
+            `--enable-xattrs`, `--writeback-cache`, `--max-cache-mb`,
+            `--target-cache-mb`, `--log-level`).
           '';
-          example = [ "--disable-xattrs" ];
+          example = [
+            "--nconnect=4"
+            "--log-metrics"
+          ];
         };
 
         readyTimeoutSec = lib.mkOption {
@@ -418,7 +425,15 @@ let
         RestartMaxDelaySec = seconds m.restartMaxDelaySec;
         TimeoutStartSec = m.readyTimeoutSec + 30;
         TimeoutStopSec = m.stopTimeoutSec + 30;
-        KillMode = "mixed";
+        # The launcher's own death must not lose a write: KillMode=process
+        # leaves the client alive when systemd ends the launcher, and the
+        # stop hook, which runs after every stop, flushes a mount a dead
+        # launcher left and then ends what is left of the unit.
+        KillMode = "process";
+        ExecStopPost = "${lib.getExe cfg.launcherPackage} --config ${configFile name m} --stop";
+        # 1, not 0: no core_pattern pipe helper receives a dump (and the
+        # token in the environment with it).
+        LimitCORE = 1;
 
         # Hardening
         #
@@ -437,7 +452,11 @@ let
         # CAP_SYS_ADMIN in the host's user namespace.
         # ProtectClock and ProtectHostname need no mount namespace (a
         # seccomp filter and device rule, and a UTS namespace).
-        CapabilityBoundingSet = lib.mkDefault [ "CAP_SYS_ADMIN" ];
+        # CAP_SYS_RESOURCE: the launcher exempts itself from the OOM killer.
+        CapabilityBoundingSet = lib.mkDefault [
+          "CAP_SYS_ADMIN"
+          "CAP_SYS_RESOURCE"
+        ];
         NoNewPrivileges = lib.mkDefault true;
         # FUSE clients mount with mount(2) as root or through the
         # fusermount/fusermount3 helper, which calls the setuid family even

@@ -627,7 +627,7 @@ func checkGoldenSet(t *testing.T, attr, dir string, n int) rendered {
 			}
 			continue
 		}
-		for _, line := range []string{"Type=notify", "NotifyAccess=main", "KillMode=mixed", "Restart=on-failure", "StartLimitIntervalSec=0", "DeviceAllow=/dev/fuse rw"} {
+		for _, line := range []string{"Type=notify", "NotifyAccess=main", "KillMode=process", "Restart=on-failure", "StartLimitIntervalSec=0", "DeviceAllow=/dev/fuse rw"} {
 			if !slices.Contains(strings.Split(text, "\n"), line) {
 				t.Errorf("%s: no line %q", file, line)
 			}

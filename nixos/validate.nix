@@ -117,6 +117,27 @@ let
   diskUser = "[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9][A-Za-z0-9.-]*";
   diskBase = "[A-Za-z0-9][A-Za-z0-9._-]*";
   diskId = "dsk-[0-9a-f]{16}";
+
+  # Flags the launcher owns or refuses outright.
+  forbiddenArgs = [
+    "--auth-token"
+    "--no-fork"
+    "--force"
+    "-f"
+    "--"
+  ];
+
+  # Flags a typed option sets, and the option.
+  typedFlags = {
+    "--region" = "region";
+    "--shared" = "shared";
+    "--read-only" = "readOnly";
+    "--enable-xattrs" = "enableXattrs";
+    "--writeback-cache" = "writebackCache";
+    "--max-cache-mb" = "maxCacheMB";
+    "--target-cache-mb" = "targetCacheMB";
+    "--log-level" = "logLevel";
+  };
 in
 {
   # The attribute name under services.archil.mounts: it becomes part of the
@@ -245,24 +266,26 @@ in
       match "[A-Za-z0-9_.-]{1,255}" v == null || lib.hasPrefix "." v
     ) "must match [A-Za-z0-9_.-]{1,255} and not start with '.'";
 
+  # Each element one flag, `--flag` or `--flag=value`; none the launcher
+  # sets or forbids, none twice (the launcher's rules, config/validate.go).
   extraArgs =
     args:
+    let
+      flagOf = arg: builtins.head (lib.splitString "=" arg);
+      flags = map flagOf args;
+    in
     firstProblem (
       lib.imap0 (
         i: arg:
         let
-          flag = builtins.head (lib.splitString "=" arg);
+          flag = flagOf arg;
         in
         firstProblem [
-          (problemIf (lib.elem flag [
-            "--auth-token"
-            "--no-fork"
-            "--force"
-            "-f"
-            "--"
-          ]) "${flag} is not allowed")
+          (problemIf (lib.elem flag forbiddenArgs) "${flag} is not allowed")
+          (problemIf (typedFlags ? ${flag}) "${flag} is not allowed: it is set by the ${typedFlags.${flag}} option")
           (problemIf (!(lib.hasPrefix "--" arg)) "element ${toString i} must start with -- (use --flag=value)")
           (problemIf (hasControl arg) "element ${toString i} must not contain control characters")
+          (problemIf (lib.elem flag (lib.take i flags)) "${flag} is given twice (element ${toString i})")
         ]
       ) args
     );

@@ -35,7 +35,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: cli -launcher BIN -floor BIN -stamp BIN [-n N]")
 		os.Exit(2)
 	}
-	os.Exit(mountns.Run(bench{}))
+	os.Exit(mountns.Run(bench{}, mountns.TmpfsOn("/run")))
 }
 
 type bench struct{}
@@ -66,7 +66,7 @@ func run() error {
 	if err := writeConfig(cfg, "bench", mp, *stampBin); err != nil {
 		return err
 	}
-	childArgs := []string{*stampBin, "mount", "org/bench", mp, "--region", "aws-us-east-1", "--no-fork"}
+	childArgs := []string{*stampBin, "mount", "org/bench", mp, "--no-fork", "--region", "aws-us-east-1"}
 	variants := []struct {
 		name string
 		argv []string

@@ -31,6 +31,10 @@ func parseMountArgs(args []string) (*mountArgs, error) {
 	fl.Uint("max-log-size-mb", 0, "")
 	fl.Bool("disable-xattrs", false, "")
 	fl.Bool("statistics", false, "")
+	// 0.8 flags, accepted (the launcher sets the read-only flag itself).
+	fl.Bool("read-only", false, "")
+	fl.Bool("enable-xattrs", false, "")
+	fl.Bool("writeback-cache", false, "")
 	// Accepted like the real client; the call log shows they were passed.
 	fl.String("auth-token", "", "")
 	fl.Bool("force", false, "")

@@ -2,6 +2,7 @@
 // checks the mounts of this host.
 //
 //	archil-launch --config FILE                     run one mount (a unit's ExecStart)
+//	archil-launch --config FILE --stop              the unit's stop hook (ExecStopPost)
 //	archil-launch --check [--config FILE]... [--json]
 //	archil-launch --version
 package main
@@ -15,11 +16,15 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logsink"
 	"github.com/archil-nix/archil-launch/launcher"
+	"github.com/archil-nix/archil-launch/launcher/check"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // version is set by the build (-ldflags -X main.version=...); without it,
@@ -46,11 +51,14 @@ const (
 
 const usage = `Usage:
     archil-launch --config FILE
+    archil-launch --config FILE --stop
     archil-launch --check [--config FILE]... [--json]
     archil-launch --version
 
 --config FILE runs the mount FILE describes until SIGTERM: the unit's
-ExecStart. --check reports what is wrong with each mount (all of
+ExecStart. With --stop it is the unit's ExecStopPost: when the launcher
+died and left its mount served, it flushes and unmounts it and ends what
+is left of the unit. --check reports what is wrong with each mount (all of
 /etc/archil/mounts.d/*.json without --config) and changes nothing;
 it exits 0 when all is well and 1 when it found a problem.
 `
@@ -61,7 +69,11 @@ func (c *configList) String() string     { return fmt.Sprint(*c) }
 func (c *configList) Set(v string) error { *c = append(*c, v); return nil }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Every line goes through a logsink.Writer: a log stream that fails or
+	// stalls never stops the launcher. Flushed, boundedly, before the exit.
+	code := run(os.Args[1:], os.Stdout, logsink.Stderr())
+	logsink.Stderr().Flush(2 * time.Second)
+	os.Exit(code)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -70,6 +82,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var configs configList
 	flags.Var(&configs, "config", "mount config `FILE` (repeatable with --check)")
 	check := flags.Bool("check", false, "check the mounts and change nothing")
+	stopHook := flags.Bool("stop", false, "with --config: the unit's stop hook")
 	asJSON := flags.Bool("json", false, "with --check: print one JSON object")
 	showVersion := flags.Bool("version", false, "print the version")
 	if err := flags.Parse(args); err != nil {
@@ -82,8 +95,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case flags.NArg() > 0:
 		return usageError(stderr, fmt.Sprintf("unexpected argument %q", flags.Arg(0)))
-	case *showVersion && (*check || *asJSON || len(configs) > 0):
+	case *showVersion && (*check || *asJSON || *stopHook || len(configs) > 0):
 		return usageError(stderr, "--version takes no other flag")
+	case *stopHook && (*check || *asJSON):
+		return usageError(stderr, "--stop goes with --config only")
 	case *showVersion:
 		fmt.Fprintln(stdout, "archil-launch", versionString())
 		return exitOK
@@ -93,12 +108,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "--json needs --check")
 	case len(configs) != 1:
 		return usageError(stderr, "--config FILE is required exactly once (or use --check)")
+	case *stopHook:
+		return runStopHook(configs[0], stderr)
 	}
 	return runMount(configs[0], stderr)
 }
 
 func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
-	report := (&launcher.Checker{}).Check(context.Background(), configs)
+	report := (&check.Checker{}).Check(context.Background(), configs)
 	write := report.WriteTable
 	if asJSON {
 		write = report.WriteJSON
@@ -123,6 +140,7 @@ func runMount(path string, stderr io.Writer) int {
 	defer stop()
 	signalsReady := make(chan struct{})
 	go func() {
+		ignorePipe()
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 		// SIGHUP too: a terminal that hangs up on a hand-run launcher gets
@@ -135,11 +153,38 @@ func runMount(path string, stderr io.Writer) int {
 		<-sigs
 		stop()
 	}()
-	protectMemory(stderr)
-	cloexecInherited(stderr)
-	cfg, err := launcher.LoadConfig(path)
+	cfg, log, code := loadConfig(path, stderr)
+	if cfg == nil {
+		return code
+	}
+	protectProcess(log)
+	return finish(stderr, launcher.Run(ctx, signalsReady, cfg, log))
+}
+
+func runStopHook(path string, stderr io.Writer) int {
+	ignorePipe()
+	cfg, log, code := loadConfig(path, stderr)
+	if cfg == nil {
+		return code
+	}
+	protectProcess(log)
+	return finish(stderr, launcher.StopHook(cfg, log.Named("stop-hook")))
+}
+
+// ignorePipe turns SIGPIPE into EPIPE: a write to a closed stdout or
+// stderr (journald restarted, a reader gone) must not kill the launcher
+// before its flush. Notify, not Ignore: a signal the process catches is
+// reset by exec, so the client keeps SIGPIPE as it would have it.
+func ignorePipe() {
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
+
+// loadConfig loads the mount config and makes the logger for it; on error
+// it returns a nil config and the exit status.
+func loadConfig(path string, stderr io.Writer) (*config.Config, hclog.Logger, int) {
+	cfg, err := config.Load(path)
 	if err != nil {
-		return fail(stderr, err)
+		return nil, nil, fail(stderr, err)
 	}
 	level := hclog.Info
 	if cfg.LogLevel != "" {
@@ -153,11 +198,30 @@ func runMount(path string, stderr io.Writer) int {
 		Color:           hclog.ColorOff,
 		IncludeLocation: false,
 	}).With("mount", cfg.Name)
-	err = launcher.Run(ctx, signalsReady, cfg, log)
+	return cfg, log, exitOK
+}
+
+// finish reports a run's error on one line and returns its exit status.
+func finish(stderr io.Writer, err error) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "archil-launch: error: %s\n", oneLine(err.Error()))
 	}
 	return launcher.ExitCode(err)
+}
+
+// protectProcess readies the process to hold a token and supervise a
+// mount: no core dump, no inherited descriptor for the client, no OOM kill.
+func protectProcess(log hclog.Logger) {
+	protectMemory(log)
+	// Whatever the launcher inherited by accident (a shell's or a
+	// supervisor's open files) must not reach the client, which runs as
+	// root with the token.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		log.Warn("failed to mark inherited descriptors close-on-exec", "error", err)
+	}
+	if err := launcher.ProtectFromOOM(); err != nil {
+		log.Warn("the OOM killer may take the launcher", "error", err)
+	}
 }
 
 // protectMemory keeps the token out of core dumps, of the launcher and,
@@ -167,24 +231,18 @@ func runMount(path string, stderr io.Writer) int {
 // core_pattern's helper" (fs/coredump.c), so systemd-coredump never sees
 // the process and cannot log its environment. 0 still runs the helper.
 // Non-dumpable also bars ptrace and /proc/<pid>/mem to other users.
-func protectMemory(stderr io.Writer) {
+func protectMemory(log hclog.Logger) {
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 1, Max: 1}); err != nil {
-		// A unit's LimitCORE=0 leaves no room to raise it to 1.
+		// A hard limit of 0 (a unit's LimitCORE=0) leaves no room to raise
+		// it to 1 without CAP_SYS_RESOURCE; 0 stops core files, not a
+		// core_pattern pipe helper. Say so where the operator looks.
+		log.Error("CORE DUMPS NOT FULLY DISABLED: RLIMIT_CORE cannot be set to 1; a core_pattern pipe helper (systemd-coredump) may still receive a dump holding the token; set LimitCORE=1 in the unit", "error", err)
 		if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
-			fmt.Fprintf(stderr, "archil-launch: warning: failed to disable core dumps: %v\n", err)
+			log.Error("failed to disable core dumps", "error", err)
 		}
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		fmt.Fprintf(stderr, "archil-launch: warning: failed to mark the process non-dumpable: %v\n", err)
-	}
-}
-
-// cloexecInherited marks every descriptor above stderr close-on-exec:
-// whatever the launcher inherited by accident (a shell's or a supervisor's
-// open files) must not reach the client, which runs as root with the token.
-func cloexecInherited(stderr io.Writer) {
-	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		fmt.Fprintf(stderr, "archil-launch: warning: failed to mark inherited descriptors close-on-exec: %v\n", err)
+		log.Warn("failed to mark the process non-dumpable", "error", err)
 	}
 }
 

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 
 type nsRunner struct{ m *testing.M }
 
-func (r nsRunner) Run() int { return mountns.Run(r.m) }
+func (r nsRunner) Run() int { return mountns.Run(r.m, mountns.TmpfsOn("/run")) }
 
 func TestScripts(t *testing.T) {
 	fake := testkit.Build(t, "./cmd/archil-fake", filepath.Join(t.TempDir(), "archil"))

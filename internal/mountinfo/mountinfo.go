@@ -77,6 +77,25 @@ func CurrentStack(path string) ([]Entry, error) {
 	return Stack(data, path)
 }
 
+// CurrentByID reads this process's mount table and returns the mount with
+// id, or nil when there is none.
+func CurrentByID(id int) (*Entry, error) {
+	data, err := os.ReadFile(Path)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read mountinfo: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		e, err := ParseLine(strings.TrimSuffix(line, "\n"))
+		if err != nil {
+			return nil, err
+		}
+		if e.ID == id {
+			return &e, nil
+		}
+	}
+	return nil, nil
+}
+
 // ParseLine parses one line of proc(5) mountinfo:
 //
 //	36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue

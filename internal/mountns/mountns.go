@@ -23,16 +23,37 @@ import (
 const marker = "ARCHIL_TEST_PRIVATE_MOUNTNS"
 
 // Main runs m inside a private mount namespace and exits with its status.
-func Main(m *testing.M) { os.Exit(Run(m)) }
+func Main(m *testing.M, opts ...Option) { os.Exit(Run(m, opts...)) }
+
+// Option prepares the private namespace before the tests run.
+type Option func() error
+
+// TmpfsOn mounts an empty tmpfs on dir inside the namespace: tests of a
+// program that writes under a system directory (the launcher's locks in
+// /run) then leave the host's untouched.
+func TmpfsOn(dir string) Option {
+	return func() error {
+		if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "mode=0755"); err != nil {
+			return fmt.Errorf("failed to mount a tmpfs on %s: %w", dir, err)
+		}
+		return nil
+	}
+}
 
 // Run runs m inside a private mount namespace and returns its status. It
 // fails loudly (status 1) when the namespace cannot be made: mount tests
 // must never fall back to running on the host.
-func Run(m interface{ Run() int }) int {
+func Run(m interface{ Run() int }, opts ...Option) int {
 	if outer := os.Getenv(marker); outer != "" {
 		if err := checkPrivate(outer); err != nil {
 			fmt.Fprintf(os.Stderr, "mountns: %v\n", err)
 			return 1
+		}
+		for _, opt := range opts {
+			if err := opt(); err != nil {
+				fmt.Fprintf(os.Stderr, "mountns: %v\n", err)
+				return 1
+			}
 		}
 		return m.Run()
 	}

@@ -1,0 +1,53 @@
+// Package bounded runs a filesystem call that can block for good (a FUSE
+// server that does not answer, on the path or under it) with a deadline.
+// The call runs in its own goroutine; when the deadline passes first, the
+// caller gets ErrTimeout at once and the goroutine is left to finish (it
+// does once the server answers or its connection is aborted), its result
+// released then.
+package bounded
+
+import (
+	"errors"
+	"time"
+)
+
+// ErrTimeout is returned when the call did not return in time.
+var ErrTimeout = errors.New("no answer in time")
+
+// Do runs f and waits at most d for it. When it gave up, release (if not
+// nil) gets f's result once f returns, so that descriptors it opened are
+// closed. A panic in f is raised again in the caller's goroutine, where
+// the caller's own recovery (the launcher's stop sequence) can see it.
+func Do[T any](d time.Duration, f func() (T, error), release func(T)) (T, error) {
+	type result struct {
+		v        T
+		err      error
+		panicked any
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		defer func() {
+			r.panicked = recover()
+			done <- r
+		}()
+		r.v, r.err = f()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
+		return r.v, r.err
+	case <-t.C:
+		go func() {
+			if r := <-done; r.err == nil && r.panicked == nil && release != nil {
+				release(r.v)
+			}
+		}()
+		var zero T
+		return zero, ErrTimeout
+	}
+}

@@ -1,0 +1,114 @@
+// Package logsink is a Writer that never blocks its caller and never
+// fails: the launcher's own log and the client's output go through one to
+// the journal. A write to a closed stream (journald restarted, a pipe
+// reader gone) or to one that stalls must neither kill the launcher before
+// its flush nor stop it draining the client's output, which would block
+// the client. Bytes are queued, up to a bound, for a goroutine that writes
+// them on; what does not fit, or cannot be written, is dropped and
+// counted, and the count is written once the stream takes writes again.
+package logsink
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// queueBytes bounds what a Writer holds while its stream does not take
+// writes: ample for the log lines of a stop, small for the process.
+const queueBytes = 256 << 10
+
+// Writer queues writes for w.
+type Writer struct {
+	w       io.Writer
+	mu      sync.Mutex
+	ready   *sync.Cond // queue not empty, or nothing in flight any more
+	queue   []byte
+	busy    bool // a write to w is in flight
+	dropped int  // bytes dropped since the last notice
+	started bool
+}
+
+// New returns a Writer for w. Its goroutine starts with the first write.
+func New(w io.Writer) *Writer {
+	s := &Writer{w: w}
+	s.ready = sync.NewCond(&s.mu)
+	return s
+}
+
+var (
+	stdout = sync.OnceValue(func() *Writer { return New(os.Stdout) })
+	stderr = sync.OnceValue(func() *Writer { return New(os.Stderr) })
+)
+
+// Stdout and Stderr are the process's own streams, one Writer each, so
+// that the launcher's lines and the client's keep their order.
+func Stdout() *Writer { return stdout() }
+func Stderr() *Writer { return stderr() }
+
+// Write queues p and returns len(p), nil, whatever becomes of it.
+func (s *Writer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		s.started = true
+		go s.run()
+	}
+	room := queueBytes - len(s.queue)
+	if room < len(p) {
+		s.dropped += len(p) - max(room, 0)
+		p = p[:max(room, 0)]
+	}
+	s.queue = append(s.queue, p...)
+	s.ready.Broadcast()
+	return len(p), nil
+}
+
+// Flush waits up to d until what was queued has been written (or
+// dropped) and reports whether it was.
+func (s *Writer) Flush(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		s.mu.Lock()
+		for len(s.queue) > 0 || s.busy {
+			s.ready.Wait()
+		}
+		s.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (s *Writer) run() {
+	s.mu.Lock()
+	for {
+		for len(s.queue) == 0 {
+			s.ready.Wait()
+		}
+		chunk := s.queue
+		s.queue = nil
+		dropped := s.dropped
+		s.dropped = 0
+		s.busy = true
+		s.mu.Unlock()
+		if dropped > 0 {
+			_, _ = fmt.Fprintf(s.w, "archil-launch: %d bytes of log output dropped (the log stream did not take them)\n", dropped)
+		}
+		if _, err := s.w.Write(chunk); err != nil {
+			// Gone for good, or for now: count it, keep draining.
+			s.mu.Lock()
+			s.dropped += len(chunk)
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		s.busy = false
+		s.ready.Broadcast()
+	}
+}

@@ -1,0 +1,64 @@
+package launcher
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/archil-nix/archil-launch/internal/logsink"
+)
+
+// A panic must not cost a write. Run, and every goroutine the launcher
+// starts, defer recoverStop: a panic is logged with its stack, the running
+// mount is stopped as on SIGTERM (`archil unmount` first, so pending writes
+// reach the store), and the process exits 1, so that Restart= mounts again.
+// What no recover can catch (a fatal runtime error, SIGKILL, the watchdog's
+// SIGABRT) is the stop hook's to clean up (StopHook).
+
+var current struct {
+	sync.Mutex
+	mount *Mount
+	log   hclog.Logger
+}
+
+// exit ends the process after a panic; tests replace it.
+var exit = os.Exit
+
+// setRunning names what a panic must stop: the mount (nil before it is
+// started) and the logger.
+func setRunning(m *Mount, log hclog.Logger) {
+	current.Lock()
+	defer current.Unlock()
+	current.mount, current.log = m, log
+}
+
+// recoverStop is deferred at the top of Run and of every goroutine of the
+// launcher; see above.
+func recoverStop() {
+	if r := recover(); r != nil {
+		crashed(r, debug.Stack())
+	}
+}
+
+func crashed(r any, stack []byte) {
+	current.Lock()
+	m, log := current.mount, current.log
+	current.Unlock()
+	if log == nil {
+		log = hclog.New(&hclog.LoggerOptions{Name: "archil-launch", Output: logsink.Stderr()})
+	}
+	log.Error("panic; stopping the mount before exiting", "panic", fmt.Sprint(r), "stack", string(stack))
+	if m != nil {
+		if err := m.Stop(); err != nil {
+			log.Error("stop after the panic was not clean", "error", err)
+		} else {
+			log.Info("stopped cleanly after the panic")
+		}
+	}
+	logsink.Stderr().Flush(2 * time.Second)
+	exit(1)
+}
