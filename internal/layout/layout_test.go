@@ -37,6 +37,7 @@ var mayUse = map[string][]string{
 	"internal/layout":     nil,
 	"internal/bounded":    nil,
 	"internal/safepath":   nil,
+	"internal/logsink":    nil,
 	"internal/fakedisk":   nil,
 	"internal/mountinfo":  nil,
 	"internal/mountns":    nil,
