@@ -185,7 +185,7 @@ func (c *Container) recordDaemons() {
 		pkgs = append(pkgs, d.pkg)
 	}
 	out := c.MustSh("dpkg-query -W -f '${Package} ${Version}\\n' " + strings.Join(pkgs, " "))
-	record("real FUSE: packages", strings.Join(strings.Fields(strings.ReplaceAll(out, "\n", ";")), " "))
+	record("real FUSE: packages", strings.Join(strings.Split(strings.TrimSpace(out), "\n"), ", "))
 }
 
 // assertRealMount checks that the daemon itself serves the mount: the
