@@ -50,7 +50,7 @@ func allowedName(name, authMethod string, passEnv []string) bool {
 // childEnv builds the client's environment from the launcher's: the
 // allow-list, the names in passEnv, and the token when there is one.
 func childEnv(environ []string, authMethod string, passEnv []string, token string) []string {
-	var env []string
+	env := []string{} // never nil: os/exec reads nil as "inherit everything"
 	for _, kv := range environ {
 		name, _, ok := strings.Cut(kv, "=")
 		if ok && allowedName(name, authMethod, passEnv) {

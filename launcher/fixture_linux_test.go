@@ -41,6 +41,22 @@ func buildLauncher(t testing.TB, dir string) string {
 // extra files are inherited as descriptors 3 and up.
 func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	f.t.Helper()
+	cmd := f.startBinaryCmd(launch)
+	cmd.ExtraFiles = extra
+	testkit.Must(f.t, cmd.Start())
+	f.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// startBinaryCmd is the command startBinary runs, not started, with args
+// after --config FILE.
+func (f *fixture) startBinaryCmd(launch string, args ...string) *exec.Cmd {
+	f.t.Helper()
 	creds := filepath.Join(f.dir, "creds")
 	testkit.Must(f.t, os.MkdirAll(creds, 0o700))
 	testkit.Must(f.t, os.WriteFile(filepath.Join(creds, "archil-token"), []byte(f.token+"\n"), 0o400))
@@ -52,18 +68,10 @@ func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	testkit.Must(f.t, err)
 	cfg := filepath.Join(f.dir, "mount.json")
 	testkit.Must(f.t, os.WriteFile(cfg, js, 0o644))
-	argv := append(append([]string{}, f.wrapper...), launch, "--config", cfg)
+	argv := append(append(append([]string{}, f.wrapper...), launch, "--config", cfg), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
 	cmd.Stdout, cmd.Stderr = f.out, f.out
-	cmd.ExtraFiles = extra
-	testkit.Must(f.t, cmd.Start())
-	f.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
 	return cmd
 }
 

@@ -442,7 +442,7 @@ func testRefuseSymlinkParent(t *testing.T, bin string) {
 	link := filepath.Join(f.dir, "link")
 	testkit.Must(t, os.Symlink(real, link))
 	f.cfg.MountPoint = filepath.Join(link, "deeper", "mnt")
-	refused(t, f, link+" is a symlink; every directory above a mount point")
+	refused(t, f, link+" is not a real directory (it is a symlink); every directory above a mount point")
 	if _, err := os.Lstat(filepath.Join(real, "deeper")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("something was created behind the link: %v", err)
 	}
@@ -534,9 +534,18 @@ func testCoveredByArchil(t *testing.T, bin string) {
 // it: mounted, with nobody supervising it.
 func startOrphan(t *testing.T, f *fixture) *proc {
 	t.Helper()
-	testkit.Must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
-	env := childEnv(os.Environ(), f.cfg.AuthMethod, f.cfg.PassEnv, f.token)
-	p, err := startProc(f.cfg.Archil, mountArgs(f.cfg), env)
+	return startClientAt(t, f, f.cfg.MountPoint)
+}
+
+// startClientAt starts the fixture's client on mount point mp, unsupervised,
+// and waits until it has mounted.
+func startClientAt(t *testing.T, f *fixture, mp string) *proc {
+	t.Helper()
+	cfg := *f.cfg
+	cfg.MountPoint = mp
+	testkit.Must(t, os.MkdirAll(mp, 0o755))
+	env := childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, f.token)
+	p, err := startProc(cfg.Archil, mountArgs(&cfg), env)
 	testkit.Must(t, err)
 	t.Cleanup(func() { p.terminate(killGrace) })
 	w, err := newWatch(t.Context())
@@ -544,7 +553,7 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 	defer w.close()
 	deadline := time.Now().Add(hangGuard)
 	for {
-		top, err := w.top(f.cfg.MountPoint)
+		top, err := w.top(mp)
 		testkit.Must(t, err)
 		if isArchil(top) {
 			break
