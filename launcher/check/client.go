@@ -45,13 +45,20 @@ type ProbeInfo struct {
 // the same client share one answer.
 type clientProbes struct {
 	mu       sync.Mutex
-	versions map[string]func() CheckItem
+	versions map[string]func() versionAnswer
 	running  sync.WaitGroup
 	items    [][]CheckItem // by mount
 }
 
+// versionAnswer is the version item of a client, and whether the client
+// is one from before 0.8: it rejected `version` and answered --version.
+type versionAnswer struct {
+	item CheckItem
+	old  bool
+}
+
 func newClientProbes(mounts int) *clientProbes {
-	return &clientProbes{versions: map[string]func() CheckItem{}, items: make([][]CheckItem, mounts)}
+	return &clientProbes{versions: map[string]func() versionAnswer{}, items: make([][]CheckItem, mounts)}
 }
 
 // start probes the client of mount i, whose mount point is live or not.
@@ -71,20 +78,28 @@ func (p *clientProbes) wait() [][]CheckItem {
 func (p *clientProbes) probe(ctx context.Context, cfg *config.Config, live bool) []CheckItem {
 	env := launcher.ClientEnvWithoutToken(cfg)
 	if !live {
-		return []CheckItem{p.version(ctx, cfg.Archil, env)}
+		return []CheckItem{p.version(ctx, cfg.Archil, env).item}
 	}
-	status := make(chan CheckItem, 1)
-	go func() { status <- statusItem(ctx, cfg.Archil, cfg.MountPoint, env) }()
-	return []CheckItem{p.version(ctx, cfg.Archil, env), <-status}
+	statusc := make(chan statusAnswer, 1)
+	go func() { statusc <- statusItem(ctx, cfg.Archil, cfg.MountPoint, env) }()
+	version, s := p.version(ctx, cfg.Archil, env), <-statusc
+	status := s.item
+	if version.old && s.refused {
+		// `status` came with 0.8, as `version` did: a client that lacks
+		// one lacks the other, and its refusal says nothing of the mount.
+		status.OK, status.State = true, "not supported"
+		status.Detail = "a client from before 0.8 has no status (" + status.Detail + ")"
+	}
+	return []CheckItem{version.item, status}
 }
 
 // version is versionItem once per client path; a mount that asks while
 // another's probe runs waits for that answer.
-func (p *clientProbes) version(ctx context.Context, path string, env []string) CheckItem {
+func (p *clientProbes) version(ctx context.Context, path string, env []string) versionAnswer {
 	p.mu.Lock()
 	get, ok := p.versions[path]
 	if !ok {
-		get = sync.OnceValue(func() CheckItem { return versionItem(ctx, path, env) })
+		get = sync.OnceValue(func() versionAnswer { return versionItem(ctx, path, env) })
 		p.versions[path] = get
 	}
 	p.mu.Unlock()
@@ -98,7 +113,7 @@ func (p *clientProbes) version(ctx context.Context, path string, env []string) C
 // its own earns the fallback; a timeout does not (the budget, shared by
 // both, is spent). No answer is a warning, not a problem: the version is
 // for the operator, and a mount may work without it.
-func versionItem(ctx context.Context, path string, env []string) CheckItem {
+func versionItem(ctx context.Context, path string, env []string) versionAnswer {
 	ctx, cancel := context.WithTimeout(ctx, probeBudget)
 	defer cancel()
 	item := CheckItem{Check: "client version", OK: true}
@@ -121,19 +136,26 @@ func versionItem(ctx context.Context, path string, env []string) CheckItem {
 			item.Warnings = append(item.Warnings, name+" --version: "+outcome(answer))
 		}
 	}
-	return item
+	return versionAnswer{item: item, old: fellBack && answer.State == probe.OK}
+}
+
+// statusAnswer is the status item of a live mount, and whether the client
+// refused the question (failed with an exit status of its own).
+type statusAnswer struct {
+	item    CheckItem
+	refused bool
 }
 
 // statusItem asks the client of a live mount how the mount is (`archil
 // status`, the vendor's health check). A live mount whose client cannot
 // say is a problem: the client is stuck, or is not the one configured.
-func statusItem(ctx context.Context, path, mountPoint string, env []string) CheckItem {
+func statusItem(ctx context.Context, path, mountPoint string, env []string) statusAnswer {
 	ctx, cancel := context.WithTimeout(ctx, probeBudget)
 	defer cancel()
 	item := CheckItem{Check: "client status"}
 	r := run(ctx, &item, path, env, "status", mountPoint)
 	item.OK, item.State, item.Detail = r.State == probe.OK, r.State, outcome(r)
-	return item
+	return statusAnswer{item: item, refused: r.State == probe.Failed && r.Exited()}
 }
 
 // run runs one probe of the client and records it in item.
@@ -176,10 +198,15 @@ func outcome(r probe.Result) string {
 	return s
 }
 
-// summary is the first detailLines lines joined, at most detailBytes.
+// summary is the first detailLines lines joined, at most detailBytes, each
+// with its runs of spaces (a column layout) made one.
 func summary(lines []string) string {
 	more := len(lines) > detailLines
-	s := strings.Join(lines[:min(len(lines), detailLines)], " | ")
+	short := make([]string, 0, detailLines)
+	for _, l := range lines[:min(len(lines), detailLines)] {
+		short = append(short, strings.Join(strings.Fields(l), " "))
+	}
+	s := strings.Join(short, " | ")
 	if len(s) > detailBytes {
 		s = strings.ToValidUTF8(s[:detailBytes], "")
 		more = true
