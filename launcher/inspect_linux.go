@@ -7,8 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/archil-nix/archil-launch/internal/bounded"
-	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/safepath"
 )
 
@@ -45,28 +43,22 @@ func InspectMountPoint(ctx context.Context, mp string) MountPointState {
 
 func inspect(ctx context.Context, mp string) MountPointState {
 	item := MountPointState{Detail: mp}
-	chain, err := bounded.Do(inspectTimeout, func() (*safepath.Chain, error) { return safepath.Walk(mp) }, (*safepath.Chain).Close)
+	l, err := lookAt(mp, inspectTimeout)
 	var unsafe *safepath.UnsafeError
 	switch {
 	case errors.As(err, &unsafe):
-		item.State, item.Detail = "unsafe path", err.Error()+"; the launcher will refuse it"
+		item.State, item.Detail = "unsafe path", unsafe.Error()+"; the launcher will refuse it"
 		return item
 	case err != nil:
-		item.State, item.Detail = "error", "failed to check the path to "+mp+": "+err.Error()
-		return item
-	}
-	defer chain.Close()
-	top, err := mountinfo.CurrentTop(mp)
-	if err != nil {
 		item.State, item.Detail = "error", err.Error()
 		return item
 	}
-	if top != nil && !isArchil(top) {
+	defer l.chain.Close()
+	switch top := l.top; {
+	case top != nil && !isArchil(top):
 		// No statfs: on an automount point it would trigger the mount.
 		item.State, item.Detail = "busy", "a "+top.FSType+" filesystem is mounted at "+mp+"; the launcher will refuse it"
-		return item
-	}
-	if top != nil {
+	case top != nil:
 		switch err := statfsWithin(ctx, mp, inspectTimeout); {
 		case errors.Is(err, unix.ENOTCONN) || errors.Is(err, unix.ECONNABORTED):
 			item.State, item.Detail = "stale", "dead archil mount at "+mp+" (client gone); the next start detaches it"
@@ -75,18 +67,12 @@ func inspect(ctx context.Context, mp string) MountPointState {
 		default:
 			item.OK, item.State = true, MountPointLive
 		}
-		return item
-	}
-	state, err := bounded.Do(inspectTimeout, func() (string, error) { return targetStateNow(chain) }, nil)
-	switch {
-	case err != nil:
-		item.State, item.Detail = "error", "failed to inspect "+mp+": "+err.Error()
-	case state == targetMissing:
+	case l.state == targetMissing:
 		item.OK, item.State, item.Detail = true, "missing", mp+" (created at start)"
-	case state == targetEmpty:
+	case l.state == targetEmpty:
 		item.OK, item.State = true, "empty directory"
 	default:
-		item.State, item.Detail = "busy", mp+" "+state+"; the launcher will refuse it"
+		item.State, item.Detail = "busy", mp+" "+l.state+"; the launcher will refuse it"
 	}
 	return item
 }

@@ -110,9 +110,6 @@ func lockFile(c *safepath.Chain, mp, path string) (l *MountLock, again bool, err
 		f.Close()
 		return nil, true, nil
 	}
-	// For people: the holder, as /proc/locks says too.
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return &MountLock{f: f}, false, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // The OOM killer taking the launcher would lose a pending write the way a
@@ -21,12 +23,18 @@ var clientOOMScore string
 // needs CAP_SYS_RESOURCE.
 func ProtectFromOOM() error {
 	const self = "/proc/self/oom_score_adj"
-	b, err := os.ReadFile(self)
+	fd, err := unix.Open(self, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("failed to open %s: %w", self, err)
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 16)
+	n, err := unix.Read(fd, buf)
 	if err != nil {
 		return fmt.Errorf("failed to read %s: %w", self, err)
 	}
-	clientOOMScore = strings.TrimSpace(string(b))
-	if err := os.WriteFile(self, []byte("-1000"), 0); err != nil {
+	clientOOMScore = strings.TrimSpace(string(buf[:n]))
+	if _, err := unix.Pwrite(fd, []byte("-1000"), 0); err != nil {
 		return fmt.Errorf("failed to exempt the launcher from the OOM killer (CAP_SYS_RESOURCE needed): %w", err)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -37,36 +36,33 @@ const probeTimeout = 5 * time.Second
 // preflight, it does not hang it.
 func Preflight(cfg *config.Config, log hclog.Logger, beforeFlush func()) error {
 	mp := cfg.MountPoint
-	chain, err := walkMountPoint(mp)
+	l, err := lookAt(mp, probeTimeout)
 	if err != nil {
 		return err
 	}
-	defer chain.Close()
-	for i := 0; ; i++ {
-		top, err := mountinfo.CurrentTop(mp)
-		if err != nil {
-			return err
-		}
-		if top == nil {
-			break
-		}
-		if !isArchil(top) {
-			return fmt.Errorf("mount point %s already has a %s mount on it; refusing to mount over it", mp, top.FSType)
+	defer l.chain.Close()
+	for i := 0; l.top != nil; i++ {
+		if !isArchil(l.top) {
+			return fmt.Errorf("mount point %s already has a %s mount on it; refusing to mount over it", mp, l.top.FSType)
 		}
 		if i == maxStack {
 			return fmt.Errorf("failed to clear %s: more than %d archil mounts stacked", mp, maxStack)
 		}
-		if _, err := clearStale(cfg, top, log, beforeFlush); err != nil {
+		if _, err := clearStale(cfg, l.top, log, beforeFlush); err != nil {
 			return err
 		}
+		if l.top, err = mountinfo.CurrentTop(mp); err != nil {
+			return err
+		}
+		if l.top == nil {
+			if l.state, err = targetState(l.chain); err != nil {
+				return err
+			}
+		}
 	}
-	state, err := targetState(chain)
-	if err != nil {
-		return err
-	}
-	switch state {
+	switch l.state {
 	case targetMissing:
-		made, err := bounded.Do(probeTimeout, chain.Create, nil)
+		made, err := bounded.Do(probeTimeout, l.chain.Create, nil)
 		if err != nil {
 			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
 		}
@@ -74,18 +70,41 @@ func Preflight(cfg *config.Config, log hclog.Logger, beforeFlush func()) error {
 	case targetEmpty:
 		log.Info("mount point ready", "mount_point", mp)
 	default:
-		return fmt.Errorf("mount point %s %s; refusing to mount there", mp, state)
+		return fmt.Errorf("mount point %s %s; refusing to mount there", mp, l.state)
 	}
 	return nil
 }
 
-// walkMountPoint is safepath.Walk bounded by probeTimeout.
-func walkMountPoint(mp string) (*safepath.Chain, error) {
-	c, err := bounded.Do(probeTimeout, func() (*safepath.Chain, error) { return safepath.Walk(mp) }, (*safepath.Chain).Close)
+// look is what lookAt found at a mount point.
+type look struct {
+	chain *safepath.Chain  // the walk to it, its parent held
+	top   *mountinfo.Entry // the mount on top of it, nil for none
+	state string           // with none, what is there (targetStateNow)
+}
+
+// lookAt walks to mp by descriptor, reads the mount on top of it and, when
+// there is none, what is there: one bounded call, as what preflight does
+// before every start (a goroutine and a timer each are start-up time).
+func lookAt(mp string, d time.Duration) (*look, error) {
+	l, err := bounded.Do(d, func() (*look, error) {
+		c, err := safepath.Walk(mp)
+		if err != nil {
+			return nil, err
+		}
+		l := &look{chain: c}
+		if l.top, err = mountinfo.CurrentTop(mp); err == nil && l.top == nil {
+			l.state, err = targetStateNow(c)
+		}
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		return l, nil
+	}, func(l *look) { l.chain.Close() })
 	if err != nil {
 		return nil, fmt.Errorf("failed to check the path to mount point %s: %w", mp, err)
 	}
-	return c, nil
+	return l, nil
 }
 
 // What is at a mount point, once no mount is on it.
@@ -116,7 +135,7 @@ func targetStateNow(c *safepath.Chain) (string, error) {
 	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 		return targetSymlink, nil
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		return "is not a directory (it is " + smallfile.Kind(fs.FileMode(st.Mode&0o777)|kindBits(st.Mode)) + ")", nil
+		return "is not a directory (it is " + smallfile.StatKind(st.Mode) + ")", nil
 	}
 	// O_NONBLOCK and O_DIRECTORY: a FIFO swapped in meanwhile fails the
 	// open at once instead of blocking it.
@@ -134,21 +153,6 @@ func targetStateNow(c *safepath.Chain) (string, error) {
 		return "", err
 	}
 	return targetFull, nil
-}
-
-// kindBits is the fs.FileMode type bits of a stat mode.
-func kindBits(mode uint32) fs.FileMode {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case unix.S_IFBLK:
-		return fs.ModeDevice
-	}
-	return 0
 }
 
 // clearStale removes the archil mount top from cfg.MountPoint, acting on it

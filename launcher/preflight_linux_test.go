@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/safepath"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 )
 
@@ -18,7 +19,7 @@ func TestCreateMountPointIgnoresUmask(t *testing.T) {
 	old := unix.Umask(0o077)
 	defer unix.Umask(old)
 	mp := filepath.Join(top, "a", "b", "mnt")
-	c, err := walkMountPoint(mp)
+	c, err := safepath.Walk(mp)
 	testkit.Must(t, err)
 	defer c.Close()
 	_, err = c.Create()

@@ -15,13 +15,15 @@ import (
 // supervision, stop. It returns nil after a clean stop; any other result
 // carries the exit status for ExitCode.
 //
-// Before preflight (which may run `archil unmount` on a mount a killed
-// launcher left) Run waits for signalsReady to be closed: the caller's
-// signal handling must be in place by then, or a stop could kill the
-// launcher in the middle of a flush or leave the client unsupervised. The
-// credential lookup before it costs the start-up nothing while the runtime
-// installs the handlers.
-func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger) error {
+// Run calls catchSignals (which installs the caller's signal handling, so
+// that SIGTERM cancels ctx; nil: none to install) before preflight's
+// `archil unmount` of a mount a killed launcher left, and once the client
+// is started, before it waits for the mount. Not before the client's exec:
+// the runtime's first signal.Notify needs a thread of its own, which takes
+// longer than all the rest of the start-up. A SIGTERM before it ends the
+// launcher by default action, and the unit's stop hook (StopHook) stops a
+// client already started, as for any launcher that died.
+func Run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog.Logger) error {
 	setRunning(nil, log)
 	defer recoverStop()
 	res, err := broker.Resolve(ctx, broker.Request{
@@ -43,20 +45,23 @@ func Run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, 
 	for _, w := range res.Warnings {
 		log.Warn(w)
 	}
-	return run(ctx, signalsReady, cfg, log, res)
+	return run(ctx, catchSignals, cfg, log, res)
 }
 
 // run is Run after the credential was resolved.
-func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, log hclog.Logger, res *broker.Result) error {
-	if signalsReady != nil {
-		<-signalsReady
+func run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog.Logger, res *broker.Result) error {
+	handlersReady := func() {
+		if catchSignals != nil {
+			catchSignals()
+		}
 	}
 	// Preflight runs to its end even if a stop comes meanwhile: it may be
 	// flushing a mount a killed launcher left, bounded by stopTimeoutSec.
 	// The unit's start timeout (readyTimeoutSec + 30 s) does not plan for
 	// that flush: ask systemd for the time it and the rest of the start
 	// can take.
-	extend := func() {
+	beforeFlush := func() {
+		handlersReady()
 		warnNotify(log, notify(extendTimeout(cfg.StopTimeout+leaveGrace+killGrace+cfg.ReadyTimeout+startMargin)))
 	}
 	lock, err := lockMountPoint(cfg.MountPoint)
@@ -64,7 +69,7 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, 
 		return exitErr(1, err)
 	}
 	defer lock.Release()
-	if err := Preflight(cfg, log, extend); err != nil {
+	if err := Preflight(cfg, log, beforeFlush); err != nil {
 		return exitErr(1, err)
 	}
 	if ctx.Err() != nil {
@@ -76,6 +81,7 @@ func run(ctx context.Context, signalsReady <-chan struct{}, cfg *config.Config, 
 	if err != nil {
 		return exitErr(1, err)
 	}
+	handlersReady()
 	setRunning(m, log)
 	defer setRunning(nil, log)
 	warnNotify(log, notify(status("Mounting "+cfg.DiskName+" at "+cfg.MountPoint)))

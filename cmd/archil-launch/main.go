@@ -5,6 +5,12 @@
 //	archil-launch --config FILE --stop              the unit's stop hook (ExecStopPost)
 //	archil-launch --check [--config FILE]... [--json]
 //	archil-launch --version
+//
+// The runtime is told not to look at the cgroup's CPU quota again every
+// second to resize GOMAXPROCS: the launcher sits idle for days, waiting
+// on its mount's events, and needs no timer of the runtime's waking it.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (
@@ -15,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -130,16 +137,11 @@ func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
 }
 
 func runMount(path string, stderr io.Writer) int {
-	// Signal handling off the main goroutine: the runtime's first
-	// signal.Notify waits for a new thread, time the config load and the
-	// credential lookup can use. launcher.Run starts no process (preflight's
-	// `archil unmount` of a leftover mount, the client) before signalsReady
-	// is closed; until then SIGTERM kills the launcher, which has changed
-	// nothing.
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	signalsReady := make(chan struct{})
-	go func() {
+	// launcher.Run calls catch where a stop must be caught (see there);
+	// before, SIGTERM ends the launcher by default action.
+	catch := sync.OnceFunc(func() {
 		ignorePipe()
 		sigs := make(chan os.Signal, 1)
 		signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -149,16 +151,17 @@ func runMount(path string, stderr io.Writer) int {
 		if !signal.Ignored(syscall.SIGHUP) {
 			signal.Notify(sigs, syscall.SIGHUP)
 		}
-		close(signalsReady)
-		<-sigs
-		stop()
-	}()
+		go func() {
+			<-sigs
+			stop()
+		}()
+	})
 	cfg, log, code := loadConfig(path, stderr)
 	if cfg == nil {
 		return code
 	}
 	protectProcess(log)
-	return finish(stderr, launcher.Run(ctx, signalsReady, cfg, log))
+	return finish(stderr, launcher.Run(ctx, catch, cfg, log))
 }
 
 func runStopHook(path string, stderr io.Writer) int {

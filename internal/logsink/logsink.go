@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,7 @@ const queueBytes = 256 << 10
 // Writer queues writes for w.
 type Writer struct {
 	w       io.Writer
+	direct  func([]byte) int // a write that cannot block, tried first (bytes written); nil: none
 	mu      sync.Mutex
 	ready   *sync.Cond // queue not empty, or nothing in flight any more
 	queue   []byte
@@ -38,9 +40,38 @@ func New(w io.Writer) *Writer {
 	return s
 }
 
+// NewFile is New for an open file, with writes that cannot block (a
+// regular file, /dev/null, a socket written with MSG_DONTWAIT: the journal
+// stream under systemd) made at once, in the caller: no goroutine, no
+// thread woken for a log line. What such a write cannot take is queued.
+func NewFile(f *os.File) *Writer {
+	s := New(f)
+	var st syscall.Stat_t
+	if syscall.Fstat(int(f.Fd()), &st) != nil {
+		return s
+	}
+	fd := int(f.Fd())
+	switch {
+	case st.Mode&syscall.S_IFMT == syscall.S_IFREG, st.Mode&syscall.S_IFMT == syscall.S_IFCHR && st.Rdev == devNull:
+		s.direct = func(p []byte) int {
+			n, _ := syscall.Write(fd, p)
+			return max(n, 0)
+		}
+	case st.Mode&syscall.S_IFMT == syscall.S_IFSOCK:
+		s.direct = func(p []byte) int {
+			n, _ := syscall.SendmsgN(fd, p, nil, nil, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+			return max(n, 0)
+		}
+	}
+	return s
+}
+
+// devNull is /dev/null's device number (1:3).
+const devNull = 1<<8 | 3
+
 var (
-	stdout = sync.OnceValue(func() *Writer { return New(os.Stdout) })
-	stderr = sync.OnceValue(func() *Writer { return New(os.Stderr) })
+	stdout = sync.OnceValue(func() *Writer { return NewFile(os.Stdout) })
+	stderr = sync.OnceValue(func() *Writer { return NewFile(os.Stderr) })
 )
 
 // Stdout and Stderr are the process's own streams, one Writer each, so
@@ -52,6 +83,13 @@ func Stderr() *Writer { return stderr() }
 func (s *Writer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n := len(p)
+	// In order: only when nothing is queued or in flight.
+	if s.direct != nil && len(s.queue) == 0 && !s.busy && s.dropped == 0 {
+		if p = p[s.direct(p):]; len(p) == 0 {
+			return n, nil
+		}
+	}
 	if !s.started {
 		s.started = true
 		go s.run()
@@ -63,7 +101,7 @@ func (s *Writer) Write(p []byte) (int, error) {
 	}
 	s.queue = append(s.queue, p...)
 	s.ready.Broadcast()
-	return len(p), nil
+	return n, nil
 }
 
 // Flush waits up to d until what was queued has been written (or

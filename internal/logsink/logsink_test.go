@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -83,5 +84,45 @@ func TestFailingStreamIsIgnored(t *testing.T) {
 	}
 	if len(f.calls) == 0 {
 		t.Fatal("the stream was never written")
+	}
+}
+
+// To a regular file and to a socket that takes the bytes, a write is made
+// at once, in the caller; a socket that takes no more gets the rest
+// queued, and the caller still never waits.
+func TestDirectWrites(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := NewFile(f)
+	s.Write([]byte("one\n"))
+	if b, _ := os.ReadFile(f.Name()); string(b) != "one\n" || s.started {
+		t.Fatalf("file has %q (goroutine started: %v), want the line written at once", b, s.started)
+	}
+
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := os.NewFile(uintptr(fds[1]), "peer")
+	defer peer.Close()
+	s = NewFile(os.NewFile(uintptr(fds[0]), "sock"))
+	line := []byte(strings.Repeat("y", 1023) + "\n")
+	done := make(chan struct{})
+	go func() {
+		for range 2 * queueBytes / len(line) { // more than the socket buffer takes
+			s.Write(line)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("writes to a full socket blocked")
+	}
+	if !s.started {
+		t.Fatal("nothing was queued once the socket was full")
 	}
 }

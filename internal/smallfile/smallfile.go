@@ -18,17 +18,31 @@ import (
 func Read(path string, max int64) ([]byte, fs.FileInfo, error) {
 	// O_NONBLOCK: opening a FIFO with no writer would block forever; the
 	// regular-file check below then refuses it.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return nil, nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		return nil, nil, fmt.Errorf("not a regular file (%s)", StatKind(st.Mode))
+	}
+	// A regular file reads the same blocking or not; blocking, os.File
+	// keeps it out of the runtime's poller, which a launcher's start-up
+	// would otherwise pay to set up for this one read.
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return nil, nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
 		return nil, nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("not a regular file (%s)", Kind(info.Mode()))
 	}
 	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
@@ -38,6 +52,28 @@ func Read(path string, max int64) ([]byte, fs.FileInfo, error) {
 		return nil, nil, fmt.Errorf("larger than %d bytes", max)
 	}
 	return b, info, nil
+}
+
+// StatKind is Kind for the mode of a stat(2) result.
+func StatKind(mode uint32) string { return Kind(typeBits(mode)) }
+
+// typeBits is the fs.FileMode type of a stat mode.
+func typeBits(mode uint32) fs.FileMode {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return fs.ModeDir
+	case syscall.S_IFLNK:
+		return fs.ModeSymlink
+	case syscall.S_IFIFO:
+		return fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		return fs.ModeSocket
+	case syscall.S_IFCHR:
+		return fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		return fs.ModeDevice
+	}
+	return 0
 }
 
 // Kind names the kind of file m describes, for messages.

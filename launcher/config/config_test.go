@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -98,4 +100,47 @@ func TestLoadConfigNotRegular(t *testing.T) {
 			t.Fatalf("%s: got %v", p, err)
 		}
 	}
+}
+
+// The package's JSON parser agrees with encoding/json on what is JSON, and
+// on the strings a config holds. The seeds (every config vector) run in
+// every test; `go test -fuzz FuzzJSONAgrees ./launcher/config` searches
+// further.
+func FuzzJSONAgrees(f *testing.F) {
+	vectors, _ := filepath.Glob("../testdata/config/*.json")
+	for _, v := range vectors {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{``, ` `, `{}`, `[]`, `"x"`, `1e5`, `-0`, `01`, `{"a":}`, `{"a":1,}`, `[1,]`, `"\u00e9\ud83d\ude00"`, `"\ud800"`, "\"\xff\"", `tru`, `nul`, `{"name":"a"}x`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if bytes.Count(data, []byte("["))+bytes.Count(data, []byte("{")) > maxDepth {
+			return // deeper than this parser takes (encoding/json allows 10000)
+		}
+		p := &parser{data: data}
+		_, err := p.value(0)
+		p.skipSpace()
+		ours := err == nil && p.i == len(data)
+		if theirs := json.Valid(data); ours != theirs {
+			t.Fatalf("%q: this parser says valid=%v, encoding/json %v (%v)", data, ours, theirs, err)
+		}
+		raw, err := decodeStrict(data)
+		if err != nil {
+			return
+		}
+		var m map[string]any
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("%q: accepted here, refused by encoding/json: %v", data, err)
+		}
+		for key, dst := range raw.fields() {
+			if s, ok := dst.(**string); ok && *s != nil && m[key] != **s {
+				t.Fatalf("%q: %s is %q here, %q for encoding/json", data, key, **s, m[key])
+			}
+		}
+	})
 }

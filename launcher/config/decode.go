@@ -1,187 +1,148 @@
 package config
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"reflect"
-	"strings"
-	"unicode/utf8"
+	"strconv"
 )
 
 // rawConfig mirrors the JSON document. Pointers tell an omitted field from
 // a zero value.
 type rawConfig struct {
-	Name            *string  `json:"name"`
-	DiskName        *string  `json:"diskName"`
-	MountPoint      *string  `json:"mountPoint"`
-	Region          *string  `json:"region"`
-	AuthMethod      *string  `json:"authMethod"`
-	Archil          *string  `json:"archil"`
-	Credential      *string  `json:"credential"`
-	ReadOnly        *bool    `json:"readOnly"`
-	Shared          *bool    `json:"shared"`
-	EnableXattrs    *bool    `json:"enableXattrs"`
-	WritebackCache  *bool    `json:"writebackCache"`
-	MaxCacheMB      *int64   `json:"maxCacheMB"`
-	TargetCacheMB   *int64   `json:"targetCacheMB"`
-	LogLevel        *string  `json:"logLevel"`
-	ExtraArgs       []string `json:"extraArgs"`
-	PassEnv         []string `json:"passEnv"`
-	ReadyTimeoutSec *int64   `json:"readyTimeoutSec"`
-	StopTimeoutSec  *int64   `json:"stopTimeoutSec"`
-	IMDSTimeoutSec  *int64   `json:"imdsTimeoutSec"`
+	Name            *string
+	DiskName        *string
+	MountPoint      *string
+	Region          *string
+	AuthMethod      *string
+	Archil          *string
+	Credential      *string
+	ReadOnly        *bool
+	Shared          *bool
+	EnableXattrs    *bool
+	WritebackCache  *bool
+	MaxCacheMB      *int64
+	TargetCacheMB   *int64
+	LogLevel        *string
+	ExtraArgs       []string
+	PassEnv         []string
+	ReadyTimeoutSec *int64
+	StopTimeoutSec  *int64
+	IMDSTimeoutSec  *int64
 }
 
-// configKeys maps each JSON key to its expected JSON type, for messages.
-var configKeys = func() map[string]string {
-	keys := map[string]string{}
-	t := reflect.TypeOf(rawConfig{})
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		kind := f.Type.Kind()
-		if kind == reflect.Pointer {
-			kind = f.Type.Elem().Kind()
-		}
-		keys[f.Tag.Get("json")] = map[reflect.Kind]string{
-			reflect.String: "a string",
-			reflect.Bool:   "true or false",
-			reflect.Int64:  "an integer",
-			reflect.Slice:  "a list of strings",
-		}[kind]
+// fields maps each JSON key, spelled exactly, to its field in r.
+func (r *rawConfig) fields() map[string]any {
+	return map[string]any{
+		"name": &r.Name, "diskName": &r.DiskName, "mountPoint": &r.MountPoint,
+		"region": &r.Region, "authMethod": &r.AuthMethod, "archil": &r.Archil,
+		"credential": &r.Credential, "readOnly": &r.ReadOnly, "shared": &r.Shared,
+		"enableXattrs": &r.EnableXattrs, "writebackCache": &r.WritebackCache,
+		"maxCacheMB": &r.MaxCacheMB, "targetCacheMB": &r.TargetCacheMB,
+		"logLevel": &r.LogLevel, "extraArgs": &r.ExtraArgs, "passEnv": &r.PassEnv,
+		"readyTimeoutSec": &r.ReadyTimeoutSec, "stopTimeoutSec": &r.StopTimeoutSec,
+		"imdsTimeoutSec": &r.IMDSTimeoutSec,
 	}
-	return keys
-}()
+}
 
-// decodeStrict decodes data into a rawConfig, rejecting what
-// encoding/json lets through: keys that match only case-insensitively,
-// duplicate keys, null values, unknown keys and trailing data. It walks the
-// top-level object token by token (only json.Decoder's token stream shows
-// duplicates and the exact spelling of keys) and decodes each value into
-// its field as it goes: one pass, which matters at start-up, where a cold
-// encoding/json costs more than the rest of the config handling.
+// decodeStrict decodes data into a rawConfig, refusing what encoding/json
+// would let through: keys that match only case-insensitively, duplicate
+// keys, null values, invalid UTF-8 and lone surrogate escapes (which it
+// turns into U+FFFD: the launcher would mount at another path than the
+// one written), unknown keys and trailing data. The parser is this
+// package's own (json.go): a cold encoding/json cost the launcher more
+// start-up than all its other work before the client's exec.
 func decodeStrict(data []byte) (*rawConfig, error) {
 	var raw rawConfig
 	fields := raw.fields()
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	p := &parser{data: data}
+	p.skipSpace()
+	if p.at() != '{' {
+		if _, err := p.value(0); err != nil {
+			return nil, syntaxError(err)
+		}
 		return nil, &Error{Problem: "must be a JSON object"}
 	}
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
-		}
-		key := tok.(string) // inside an object, json.Decoder yields keys as strings
+	err := p.object(func(key string) error {
 		dst, known := fields[key]
 		if !known {
-			return nil, fieldError(printable(key), "unknown field")
+			return fieldError(printable(key), "unknown field")
 		}
 		if seen[key] {
-			return nil, fieldError(key, "duplicate key")
+			return fieldError(key, "duplicate key")
 		}
 		seen[key] = true
-		var value json.RawMessage
-		if err := dec.Decode(&value); err != nil {
-			return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
+		v, err := p.value(1)
+		if err != nil {
+			return err
 		}
-		if err := decodeValue(key, value, dst); err != nil {
-			return nil, err
-		}
+		return decodeValue(key, v, dst)
+	})
+	if err != nil {
+		return nil, syntaxError(err)
 	}
-	if _, err := dec.Token(); err != nil {
-		return nil, &Error{Problem: fmt.Sprintf("invalid JSON: %v", syntaxText(err))}
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	p.skipSpace()
+	if p.i < len(p.data) {
 		return nil, &Error{Problem: "trailing data after the JSON object"}
 	}
 	return &raw, nil
 }
 
-// decodeValue decodes one top-level value into its field.
-func decodeValue(key string, value json.RawMessage, dst any) error {
-	if string(value) == "null" {
-		return fieldError(key, "must not be null (omit the field instead)")
+// syntaxError turns the parser's errors into config errors; a field's own
+// error passes as it is.
+func syntaxError(err error) error {
+	if e, ok := err.(*jsonError); ok {
+		return &Error{Problem: "invalid JSON: " + e.Error()}
 	}
-	if !utf8.Valid(value) || loneSurrogate(value) {
-		// encoding/json would replace the bytes, or a \ud800 escape,
-		// with U+FFFD: the launcher would mount at a path other than the
-		// one written.
+	return err
+}
+
+// decodeValue checks one top-level value and stores it in its field.
+func decodeValue(key string, v value, dst any) error {
+	switch {
+	case v.kind == kindNull:
+		return fieldError(key, "must not be null (omit the field instead)")
+	case v.badText:
 		return fieldError(key, "is not valid UTF-8")
 	}
-	if value[0] == '[' {
-		var list []json.RawMessage
-		if json.Unmarshal(value, &list) == nil {
-			for i, elem := range list {
-				if string(elem) == "null" {
-					return fieldError(key, "element %d must not be null", i)
-				}
+	for i, e := range v.elems {
+		if e.kind == kindNull {
+			return fieldError(key, "element %d must not be null", i)
+		}
+	}
+	switch d := dst.(type) {
+	case **string:
+		if v.kind == kindString {
+			*d = &v.str
+			return nil
+		}
+		return fieldError(key, "must be a string")
+	case **bool:
+		if v.kind == kindBool {
+			*d = &v.b
+			return nil
+		}
+		return fieldError(key, "must be true or false")
+	case **int64:
+		if n, err := strconv.ParseInt(v.str, 10, 64); v.kind == kindNumber && err == nil {
+			*d = &n
+			return nil
+		}
+		return fieldError(key, "must be an integer")
+	case *[]string:
+		list := make([]string, 0, len(v.elems))
+		for _, e := range v.elems {
+			if e.kind != kindString {
+				return fieldError(key, "must be a list of strings")
 			}
+			list = append(list, e.str)
 		}
-	}
-	if err := json.Unmarshal(value, dst); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return fieldError(key, "must be %s", configKeys[key])
+		if v.kind != kindArray {
+			return fieldError(key, "must be a list of strings")
 		}
-		return &Error{Problem: fmt.Sprintf("invalid JSON: %v", err)}
+		*d = list
+		return nil
 	}
-	return nil
-}
-
-// loneSurrogate reports whether a JSON value holds a \u escape of half a
-// surrogate pair, which encoding/json decodes to U+FFFD without an error:
-// more U+FFFD after decoding than the value wrote, literally or escaped.
-func loneSurrogate(value json.RawMessage) bool {
-	if !bytes.Contains(value, []byte(`\u`)) {
-		return false
-	}
-	var v any
-	if json.Unmarshal(value, &v) != nil {
-		return false // the field's own decode reports it
-	}
-	written := bytes.Count(value, []byte("\uFFFD")) + bytes.Count(bytes.ToLower(value), []byte(`\ufffd`))
-	return replacements(v) > written
-}
-
-// replacements counts U+FFFD in a decoded string or list of strings.
-func replacements(v any) int {
-	switch v := v.(type) {
-	case string:
-		return strings.Count(v, "\uFFFD")
-	case []any:
-		n := 0
-		for _, e := range v {
-			n += replacements(e)
-		}
-		return n
-	}
-	return 0
-}
-
-// fields maps each JSON key to a pointer to its field in r.
-func (r *rawConfig) fields() map[string]any {
-	v := reflect.ValueOf(r).Elem()
-	m := make(map[string]any, v.NumField())
-	for i := range v.NumField() {
-		m[v.Type().Field(i).Tag.Get("json")] = v.Field(i).Addr().Interface()
-	}
-	return m
-}
-
-func syntaxText(err error) string {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return "unexpected end of input"
-	}
-	return err.Error()
+	panic(fmt.Sprintf("config: field %s of type %T", key, dst))
 }
 
 // printable quotes a key for an error message so that a control character
