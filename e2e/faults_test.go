@@ -185,6 +185,28 @@ func TestFaults(t *testing.T) {
 		}
 		t.Logf("Result=%s ExecMainStatus=%s", c.Prop(hang.Unit, "Result"), c.Prop(hang.Unit, "ExecMainStatus"))
 	})
+
+	// The launcher killed with a write pending, and the machine powered
+	// off at once: the stop hook flushes during the shutdown, which it
+	// does not hold up (no process left for systemd to wait on).
+	t.Run("kill-9-launcher-then-poweroff", func(t *testing.T) {
+		c := c.T(t)
+		c.Knob("flush-delay", "600")
+		c.MustSh("systemctl restart " + g.Unit)
+		c.Knob("flush-delay", "")
+		c.WaitState(g.Unit, "active", 10*time.Second)
+		pending := fmt.Sprintf("pending-%d", time.Now().UnixNano())
+		c.MustSh(fmt.Sprintf("echo %s > %q/pending.txt", pending, m.MP))
+		c.MustSh(fmt.Sprintf("kill -9 %d", c.MainPID(g.Unit)))
+		d, console := c.Poweroff()
+		record("fault: kill -9 launcher, then poweroff took", ms(d))
+		if d > 90*time.Second {
+			t.Errorf("poweroff took %s, beyond the unit's TimeoutStopSec: something held it up\n%s", d, tail(console, 30))
+		}
+		if b, err := c.ReadFile(backingPath(m.Disk) + "/pending.txt"); err != nil || !strings.Contains(string(b), pending) {
+			t.Errorf("the write pending when the launcher was killed is not in the backing store after the poweroff (%v, %q)", err, b)
+		}
+	})
 }
 
 // clientPID returns the archil client under a launcher.
