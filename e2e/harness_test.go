@@ -120,7 +120,8 @@ func mustAbs(p string) string {
 
 type suite struct {
 	bins    map[string]string // name in the container's /usr/local/bin -> host file
-	goldens []*golden
+	goldens []*golden  // the mounts of nixos/tests/golden
+	golden  *goldenSet // and all its units and links
 	token   string
 	missing []string // parts of others not there (yet): each fails the tests that need it
 }
@@ -208,9 +209,11 @@ func buildSuite() (*suite, error) {
 		return nil, err
 	}
 	s.bins["ec2-metadata-mock"] = mock
-	s.goldens, err = loadGoldens(filepath.Join(moduleRoot, "nixos/tests/golden"))
+	s.golden, err = loadGoldens(filepath.Join(moduleRoot, "nixos/tests/golden"))
 	if err != nil {
 		s.missing = append(s.missing, err.Error())
+	} else {
+		s.goldens = s.golden.Mounts
 	}
 	if _, err := os.Stat(filepath.Join(moduleRoot, "systemd/archil-mount@.service")); err != nil {
 		s.missing = append(s.missing, "systemd/archil-mount@.service: not there")
@@ -377,8 +380,9 @@ func newContainer(t *testing.T, s *suite) *Container {
 	return c
 }
 
-// install puts the binaries, the goldens (not enabled), the template unit
-// and the e2e helper units into the container.
+// install puts the binaries, the goldens' units (not linked: see
+// EnableGoldens) and configs, the template unit and the e2e helper units
+// into the container.
 func (c *Container) install() {
 	t, s := c.t, c.s
 	for name, src := range s.bins {
@@ -388,10 +392,7 @@ func (c *Container) install() {
 		}
 		c.WriteFile("/usr/local/bin/"+name, b, 0o755)
 	}
-	for _, g := range s.goldens {
-		c.WriteFile("/etc/systemd/system/"+g.Unit, g.UnitText, 0o644)
-		c.WriteFile(g.ConfigPath, g.ConfigText, 0o644)
-	}
+	c.installGoldens(s.golden)
 	if tmpl, err := os.ReadFile(filepath.Join(moduleRoot, "systemd/archil-mount@.service")); err == nil {
 		c.WriteFile("/etc/systemd/system/archil-mount@.service", tmpl, 0o644)
 	}
