@@ -120,8 +120,8 @@ func mustAbs(p string) string {
 
 type suite struct {
 	bins    map[string]string // name in the container's /usr/local/bin -> host file
-	goldens []*golden  // the mounts of nixos/tests/golden
-	golden  *goldenSet // and all its units and links
+	goldens []*golden         // the mounts of nixos/tests/golden
+	golden  *goldenSet        // and all its units and links
 	token   string
 	missing []string // parts of others not there (yet): each fails the tests that need it
 }
