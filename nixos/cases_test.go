@@ -20,7 +20,8 @@ import (
 //	# expect: error <text>            fails; the error contains <text>
 //	# expect-also: <text>             ... and <text>
 //	# warning: <text>                 a warning contains <text>
-//	# unit-line: <unit> <line>        the unit's text has this line
+//	# unit-line: <unit> <line>        the unit's text has this line (store
+//	#                                 paths as their stand-ins, see toFHS)
 //	# unit-link: <unit> <link>        NixOS links the unit so
 //	#                                 (<target>.requires/<unit>)
 //	# no-unit: <unit>                 no such unit is rendered
@@ -74,9 +75,11 @@ func readCaseHeader(t *testing.T, path string) caseHeader {
 	return h
 }
 
-// check reports what of c the rendered units do not hold.
-func (c unitCheck) check(units map[string]renderedUnit) string {
+// check reports what of c the rendered units do not hold; store paths in
+// a unit-line are written as their stand-ins (golden_test.go's toFHS).
+func (c unitCheck) check(t *testing.T, units map[string]renderedUnit) string {
 	u, ok := units[c.unit]
+	u.Text = toFHS(t, c.unit, u.Text)
 	switch {
 	case c.kind == "no-unit":
 		if ok {
@@ -136,7 +139,7 @@ func TestModuleCases(t *testing.T) {
 					t.Errorf("unexpected warnings: %q", r.Warnings)
 				}
 				for _, c := range h.units {
-					if problem := c.check(r.Rendered.Units); problem != "" {
+					if problem := c.check(t, r.Rendered.Units); problem != "" {
 						t.Error(problem)
 					}
 				}

@@ -57,19 +57,26 @@ func TestVendorHash(t *testing.T) {
 
 // ---------------------------------------------------------------------------
 // nixos/package.nix, evaluated with a stand-in buildGoModule (no Nixpkgs
-// here): both programs, with the meta the module relies on (lib.getExe).
+// here): both programs, with the meta the module relies on (lib.getExe),
+// the license of the LICENSE file and a homepage.
 
 func TestPackageEval(t *testing.T) {
 	var got map[string]struct {
 		Pname       string   `json:"pname"`
 		SubPackages []string `json:"subPackages"`
 		MainProgram string   `json:"mainProgram"`
+		Homepage    string   `json:"homepage"`
+		License     string   `json:"license"`
 	}
 	mustEval(t, &got, "tests/eval/package.nix")
 	for _, prog := range []string{"archil-launch", "archil-fake"} {
 		p := got[prog]
 		if p.Pname != prog || p.MainProgram != prog || !slices.Equal(p.SubPackages, []string{"cmd/" + prog}) {
 			t.Errorf("package.nix with program = %q: %+v", prog, p)
+		}
+		// What a Nixpkgs reviewer asks for; the license is the LICENSE file's.
+		if p.License != "MIT" || !strings.HasPrefix(p.Homepage, "https://") {
+			t.Errorf("package.nix with program = %q: meta.license %q, meta.homepage %q", prog, p.License, p.Homepage)
 		}
 		if _, err := os.Stat(filepath.Join(repoRoot(t), "cmd", prog)); err != nil {
 			t.Errorf("package.nix builds cmd/%s: %v", prog, err)

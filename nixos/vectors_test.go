@@ -33,6 +33,8 @@ var vectorOption = map[string]string{
 	"credential":      "credentialName",
 	"readOnly":        "readOnly",
 	"shared":          "shared",
+	"enableXattrs":    "enableXattrs",
+	"writebackCache":  "writebackCache",
 	"maxCacheMB":      "maxCacheMB",
 	"targetCacheMB":   "targetCacheMB",
 	"logLevel":        "logLevel",
