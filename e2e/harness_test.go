@@ -45,7 +45,11 @@ const (
 	tokenFile     = e2eState + "/token" // the fixture token, 0400, with a trailing newline
 	imdsPort      = 1338                // e2e-imds.service: a role is attached
 	imdsNoRole    = 1339                // e2e-imds-norole.service: no role
+	agenixDir     = "/run/agenix"       // a symlink to the current generation, as agenix makes it
 )
+
+// agenixGeneration is the directory of one agenix activation's secrets.
+func agenixGeneration(n int) string { return fmt.Sprintf("/run/agenix.d/%d", n) }
 
 const mockVersion = "v1.13.0"
 
@@ -486,6 +490,13 @@ func (c *Container) secretsScript() string {
 			case credFile, credStore:
 				if !strings.HasPrefix(cr.Path, "/run/") {
 					continue // persistent: written before boot, see install
+				}
+				if name, ok := strings.CutPrefix(cr.Path, agenixDir+"/"); ok {
+					// As agenix activates: the secrets in a generation
+					// directory, agenixDir a symlink to it.
+					gen := agenixGeneration(1)
+					fmt.Fprintf(&b, "mkdir -p %s\ncp %s %s/%s\nchmod 0400 %s/%s\nln -sfnT %s %s\n", gen, tokenFile, gen, name, gen, name, gen, agenixDir)
+					continue
 				}
 				fmt.Fprintf(&b, "mkdir -p %q\ncp %s %q\nchmod 0400 %q\n", filepath.Dir(cr.Path), tokenFile, cr.Path, cr.Path)
 			case credEncrypted:

@@ -273,7 +273,16 @@ let
     ++ map (
       target: "${mountOptionOf name "requiredBy"} has ${target}: if the disk cannot be mounted, ${target} fails too, and so does a boot that waits for it. Put the target in ${mountOptionOf name "wantedBy"} and the services that cannot run without the disk in requiredBy."
     ) (lib.filter (lib.hasSuffix ".target") m.requiredBy)
-    ++ blindConsumers name m;
+    ++ blindConsumers name m
+    ++ lib.optional (
+      m.restartOnCredentialChange && m.authTokenFile != null && lib.any (d: lib.hasPrefix d m.authTokenFile) symlinkedSecretDirs
+    ) "${mountOptionOf name "restartOnCredentialChange"}: ${m.authTokenFile} is in a directory that agenix (/run/agenix) or sops-nix (/run/secrets) replaces through a symlink at each activation, which a path unit sees only by chance (measured: e2e/rotation_test.go). For agenix, set age.secrets.<secret>.symlink = false and a path outside /run/agenix (the new file is then moved into place, which is seen); for sops-nix, use sops.secrets.<secret>.restartUnits = [ \"archil-mount-${name}.service\" ] instead.";
+
+  # Secret managers' directories that are symlinks to a generation.
+  symlinkedSecretDirs = [
+    "/run/agenix/"
+    "/run/secrets/"
+  ];
 in
 {
   assertions =

@@ -190,7 +190,14 @@ let
       path = {
         description = "Watch the Archil token of ${mountService}";
         wantedBy = [ "paths.target" ];
-        pathConfig.PathChanged = escapeSpecifiers file;
+        # The file, and its directory: agenix and sops-nix replace a
+        # symlinked directory of secrets at each activation, which the
+        # file's own watch does not see (measured under systemd 257:
+        # e2e/rotation_test.go).
+        pathConfig.PathChanged = map escapeSpecifiers [
+          file
+          (dirOf file)
+        ];
       };
       service = {
         description = "Restart ${mountService} for its new token";

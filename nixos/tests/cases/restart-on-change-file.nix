@@ -2,7 +2,8 @@
 # restartOnCredentialChange: a path unit watches the token file and
 # triggers a oneshot that try-restarts the mount when the content is not
 # what the running mount loaded.
-# unit-line: archil-token-r.path PathChanged=/run/agenix/archil-r
+# unit-line: archil-token-r.path PathChanged=/run/archil-secrets/r
+# unit-line: archil-token-r.path PathChanged=/run/archil-secrets
 # unit-link: archil-token-r.path paths.target.wants/archil-token-r.path
 # unit-line: archil-token-r.service ExecStart=/usr/bin/systemctl try-restart archil-mount-r.service
 {
@@ -12,7 +13,7 @@
     mountPoint = "/srv/r";
     region = "aws-us-east-1";
     authMethod = "token";
-    authTokenFile = "/run/agenix/archil-r";
+    authTokenFile = "/run/archil-secrets/r";
     restartOnCredentialChange = true;
   };
 }
