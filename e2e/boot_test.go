@@ -119,6 +119,9 @@ func TestStopAndPoweroff(t *testing.T) {
 	// Each round: boot (the mounts come up at boot), write, power off,
 	// check the backing store; the next boot reads the shutdown's journal.
 	const poweroffs = 3
+	// Per unit, the poweroffs where `archil unmount` finished before the
+	// unit stopped and systemd had nothing left to unmount.
+	shutdownOK := map[string]int{}
 	var times []string
 	var console string
 	for i := 1; i <= poweroffs+1; i++ {
@@ -126,7 +129,9 @@ func TestStopAndPoweroff(t *testing.T) {
 		if i > 1 {
 			j := c.MustSh("journalctl --no-pager -b -1 -o short-monotonic")
 			for _, m := range mounts {
-				checkShutdownOrder(t, i-1, j, console, m)
+				if checkShutdownOrder(t, i-1, j, console, m) {
+					shutdownOK[m.Unit]++
+				}
 			}
 		}
 		if i > poweroffs {
@@ -160,10 +165,6 @@ func TestStopAndPoweroff(t *testing.T) {
 	}
 }
 
-// shutdownOK counts, per unit, the poweroffs where `archil unmount`
-// finished before the unit stopped and systemd had nothing left to unmount.
-var shutdownOK = map[string]int{}
-
 func hasUnmount(calls []fakeCall, mp string) bool {
 	for _, c := range calls {
 		if c.Sub() == "unmount" && contains(c.Argv, mp) {
@@ -176,8 +177,9 @@ func hasUnmount(calls []fakeCall, mp string) bool {
 // checkShutdownOrder finds, in the journal of a shutdown, when our unit
 // finished stopping and when systemd stopped the mount point's .mount
 // unit. Our stop must come first. With `archil unmount` done, systemd has
-// nothing left to unmount: it logs no "Unmounting" for the mount at all.
-func checkShutdownOrder(t *testing.T, i int, journal, console string, m mnt) {
+// nothing left to unmount: it logs no "Unmounting" for the mount at all;
+// that is what it returns.
+func checkShutdownOrder(t *testing.T, i int, journal, console string, m mnt) bool {
 	t.Helper()
 	mountUnit := escapePath(m.MP) + ".mount"
 	stopped, unmounting, deactivated, flushed, umountTarget := -1, -1, -1, -1, -1
@@ -216,7 +218,7 @@ func checkShutdownOrder(t *testing.T, i int, journal, console string, m mnt) {
 	}
 	if stopped < 0 {
 		t.Errorf("poweroff %d: no 'Stopped %s' in the journal of the shutdown", i, m.Unit)
-		return
+		return false
 	}
 	// Present is enough: the launcher logs it before it exits, but its
 	// stream and PID 1's "Stopped" reach journald by different sockets,
@@ -226,9 +228,6 @@ func checkShutdownOrder(t *testing.T, i int, journal, console string, m mnt) {
 	}
 	if umountTarget >= 0 && umountTarget < stopped {
 		t.Errorf("poweroff %d: umount.target reached before %s stopped", i, m.Unit)
-	}
-	if unmounting < 0 && stopped >= 0 && flushed >= 0 {
-		shutdownOK[m.Unit]++
 	}
 	if unmounting >= 0 && unmounting < stopped {
 		t.Errorf("poweroff %d: systemd began unmounting %s before %s had stopped:\n%s\n%s", i, mountUnit, m.Unit, lines[unmounting], lines[stopped])
@@ -240,6 +239,7 @@ func checkShutdownOrder(t *testing.T, i int, journal, console string, m mnt) {
 			t.Errorf("poweroff %d: console shows systemd unmounting %s before %s stopped", i, m.MP, m.Unit)
 		}
 	}
+	return unmounting < 0 && flushed >= 0
 }
 
 // escapePath is systemd-escape --path.

@@ -120,8 +120,9 @@ func TestFaults(t *testing.T) {
 
 	t.Run("kill-9-launcher", func(t *testing.T) {
 		c := c.T(t)
-		// Writes held back by the client, to see what a killed launcher
-		// costs: nothing runs `archil unmount` for them.
+		// Writes held back by the client, until `archil unmount`: only the
+		// stop hook (ExecStopPost, the client left alive by
+		// KillMode=process) can flush them once the launcher is dead.
 		c.Knob("flush-delay", "600")
 		c.MustSh("systemctl restart " + g.Unit)
 		c.Knob("flush-delay", "")
@@ -130,17 +131,26 @@ func TestFaults(t *testing.T) {
 		c.MustSh(fmt.Sprintf("echo %s > %q/pending.txt", pending, m.MP))
 		nr := c.PropInt(g.Unit, "NRestarts")
 		launcher := c.MainPID(g.Unit)
+		client := c.clientPID(launcher)
 		since, start := c.Now(), time.Now()
 		c.MustSh(fmt.Sprintf("kill -9 %d", launcher))
 		defer func() {
 			j := c.Journal("-u", g.Unit, "--since", since)
-			t.Logf("journal after kill -9 of the launcher:\n%s", tail(j, 25))
 			b, _ := c.ReadFile(backingPath(m.Disk) + "/pending.txt")
 			kept := "lost"
 			if strings.Contains(string(b), pending) {
 				kept = "kept"
+			} else {
+				t.Errorf("the write pending when the launcher was killed is not in the backing store (%q)\n%s", b, tail(j, 40))
 			}
 			record("fault: kill -9 launcher, a write pending in the client was", kept)
+			if !strings.Contains(j, "the launcher is gone and its archil mount is still there") ||
+				!strings.Contains(j, "archil unmount flushed the leftover mount") {
+				t.Errorf("the stop hook did not flush the mount the launcher left:\n%s", tail(j, 40))
+			}
+			if _, err := c.Sh(fmt.Sprintf("test -e /proc/%d", client)); err == nil {
+				t.Errorf("the killed launcher's client %d is still alive", client)
+			}
 		}()
 		c.WaitFor("an automatic restart", 120*time.Second, func() bool { return c.PropInt(g.Unit, "NRestarts") > nr })
 		c.WaitState(g.Unit, "active", 30*time.Second)

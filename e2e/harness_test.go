@@ -186,7 +186,8 @@ func buildSuite() (*suite, error) {
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return nil, err
 	}
-	for _, nb := range [][2]string{{"archil-launch", "./cmd/archil-launch"}, {"archil", "./cmd/archil-fake"}} {
+	for _, nb := range [][2]string{{"archil-launch", "./cmd/archil-launch"}, {"archil", "./cmd/archil-fake"},
+		{"archil-realfuse", "./e2e/archil-realfuse"}} {
 		name, pkg := nb[0], nb[1]
 		if _, err := os.Stat(filepath.Join(moduleRoot, pkg, "main.go")); err != nil {
 			s.missing = append(s.missing, fmt.Sprintf("%s (installed as /usr/local/bin/%s): not there", pkg, name))
@@ -283,11 +284,28 @@ func debianMirror() string {
 	return "http://deb.debian.org/debian"
 }
 
-// ensureRootfs builds the cached trixie root file system once.
+// rootfsPackages are what debootstrap installs on top of minbase.
+var rootfsPackages = []string{"systemd", "systemd-sysv", "dbus", "fuse3",
+	// TestRealFUSE's daemons, one per FUSE stack (see realfuse_test.go).
+	"bindfs", "fuse-convmvfs", "rclone"}
+
+// rootfsStamp is the first line of the marker: a cache built another way
+// (an older package list) is rebuilt.
+func rootfsStamp() string {
+	return "debootstrap --variant=minbase --include=" + strings.Join(rootfsPackages, ",") + " trixie"
+}
+
+// ensureRootfs builds the cached trixie root file system once per
+// rootfsStamp.
 func ensureRootfs() error {
-	if _, err := os.Stat(rootfsMarker); err == nil {
-		return nil
+	if b, err := os.ReadFile(rootfsMarker); err == nil {
+		if line, _, _ := strings.Cut(string(b), "\n"); line == rootfsStamp() {
+			return nil
+		}
+		fmt.Fprintf(os.Stderr, "e2e: the cached root file system was built otherwise; rebuilding it\n")
 	}
+	start := time.Now()
+	defer func() { record("setup: root file system rebuilt (debootstrap)", ms(time.Since(start))) }()
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return err
 	}
@@ -295,14 +313,14 @@ func ensureRootfs() error {
 	os.RemoveAll(tmp)
 	os.RemoveAll(rootfsDir)
 	cmd := exec.Command("debootstrap", "--variant=minbase",
-		"--include=systemd,systemd-sysv,dbus,fuse3", "trixie", tmp, debianMirror())
+		"--include="+strings.Join(rootfsPackages, ","), "trixie", tmp, debianMirror())
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("debootstrap trixie: %v\n%s", err, tail(string(b), 40))
 	}
 	if err := os.Rename(tmp, rootfsDir); err != nil {
 		return err
 	}
-	return os.WriteFile(rootfsMarker, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
+	return os.WriteFile(rootfsMarker, []byte(rootfsStamp()+"\n"+time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644)
 }
 
 // ensureMock builds amazon-ec2-metadata-mock into the cache.
@@ -589,12 +607,20 @@ func (c *Container) WriteUnit(name, text string, wantedBy ...string) {
 	c.t.Helper()
 	c.WriteFile("/etc/systemd/system/"+name, []byte(text), 0o644)
 	for _, tgt := range wantedBy {
-		c.MkdirAll("/etc/systemd/system/"+tgt+".wants", 0o755)
-		link := c.hostPath("/etc/systemd/system/" + tgt + ".wants/" + name)
-		os.Remove(link)
-		if err := os.Symlink("/etc/systemd/system/"+name, link); err != nil {
-			c.t.Fatal(err)
-		}
+		c.Symlink("/etc/systemd/system/"+name, "/etc/systemd/system/"+tgt+".wants/"+name)
+	}
+}
+
+// Symlink makes link (a container path, replaced if there) point to target.
+func (c *Container) Symlink(target, link string) {
+	c.t.Helper()
+	hl := c.hostPath(link)
+	if err := os.MkdirAll(filepath.Dir(hl), 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	os.Remove(hl)
+	if err := os.Symlink(target, hl); err != nil {
+		c.t.Fatal(err)
 	}
 }
 

@@ -242,7 +242,7 @@ for p in /proc/[0-9]*; do c=$(cat $p/comm 2>/dev/null) || continue; case "$c" in
 ls -A /var/lib/archil-fake/ctl 2>/dev/null | sed 's/^/ctl: /'
 find /tmp /var/tmp -mindepth 1 2>/dev/null | sed 's/^/file: /'
 find /run/credentials -mindepth 1 -path '*archil*' 2>/dev/null | sed 's/^/file: /'
-find /run -xdev -name '*archil*' 2>/dev/null | sed 's/^/run: /'`)
+find /run -xdev -name '*archil*' ! -path /run/archil-launch 2>/dev/null | sed 's/^/run: /'`)
 	var l []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line != "" {

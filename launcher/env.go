@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"os"
 	"slices"
 	"strings"
 
@@ -49,7 +50,7 @@ func allowedName(name, authMethod string, passEnv []string) bool {
 // childEnv builds the client's environment from the launcher's: the
 // allow-list, the names in passEnv, and the token when there is one.
 func childEnv(environ []string, authMethod string, passEnv []string, token string) []string {
-	var env []string
+	env := []string{} // never nil: os/exec reads nil as "inherit everything"
 	for _, kv := range environ {
 		name, _, ok := strings.Cut(kv, "=")
 		if ok && allowedName(name, authMethod, passEnv) {
@@ -60,4 +61,12 @@ func childEnv(environ []string, authMethod string, passEnv []string, token strin
 		env = append(env, tokenEnv+"="+token)
 	}
 	return env
+}
+
+// ClientEnvWithoutToken is the environment of the client's commands that
+// talk to a running client or only describe the binary (`archil unmount`,
+// `version`, `status`): the allow-list and passEnv as for a mount, never
+// the token, which they have no use for.
+func ClientEnvWithoutToken(cfg *config.Config) []string {
+	return childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, "")
 }

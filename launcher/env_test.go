@@ -2,6 +2,7 @@ package launcher
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/archil-nix/archil-launch/launcher/config"
@@ -38,5 +39,23 @@ func TestChildEnv(t *testing.T) {
 	want = slices.Insert(want, len(want), "AWS_REGION=us-east-1", "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1", "MY_PROXY=p")
 	if !slices.Equal(got, want) {
 		t.Errorf("iam mount:\n got %q\nwant %q", got, want)
+	}
+}
+
+// The client's other commands get the mount's environment without the
+// token, even when the launcher itself has one in its environment.
+func TestClientEnvWithoutToken(t *testing.T) {
+	t.Setenv("ARCHIL_MOUNT_TOKEN", "tok-Fixture-9f8e7d6c5b4a")
+	t.Setenv("CREDENTIALS_DIRECTORY", "/run/credentials/x")
+	t.Setenv("MY_PROXY", "p")
+	t.Setenv("LANG", "C.UTF-8")
+	env := ClientEnvWithoutToken(&config.Config{AuthMethod: config.AuthToken, PassEnv: []string{"MY_PROXY"}})
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "ARCHIL_MOUNT_TOKEN=") || strings.HasPrefix(kv, "CREDENTIALS_DIRECTORY=") {
+			t.Errorf("passed %q", kv)
+		}
+	}
+	if !slices.Contains(env, "MY_PROXY=p") || !slices.Contains(env, "LANG=C.UTF-8") {
+		t.Errorf("allow-list or passEnv missing: %q", env)
 	}
 }

@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +41,22 @@ func buildLauncher(t testing.TB, dir string) string {
 // extra files are inherited as descriptors 3 and up.
 func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	f.t.Helper()
+	cmd := f.startBinaryCmd(launch)
+	cmd.ExtraFiles = extra
+	testkit.Must(f.t, cmd.Start())
+	f.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// startBinaryCmd is the command startBinary runs, not started, with args
+// after --config FILE.
+func (f *fixture) startBinaryCmd(launch string, args ...string) *exec.Cmd {
+	f.t.Helper()
 	creds := filepath.Join(f.dir, "creds")
 	testkit.Must(f.t, os.MkdirAll(creds, 0o700))
 	testkit.Must(f.t, os.WriteFile(filepath.Join(creds, "archil-token"), []byte(f.token+"\n"), 0o400))
@@ -54,18 +68,10 @@ func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	testkit.Must(f.t, err)
 	cfg := filepath.Join(f.dir, "mount.json")
 	testkit.Must(f.t, os.WriteFile(cfg, js, 0o644))
-	argv := append(append([]string{}, f.wrapper...), launch, "--config", cfg)
+	argv := append(append(append([]string{}, f.wrapper...), launch, "--config", cfg), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "CREDENTIALS_DIRECTORY="+creds)
 	cmd.Stdout, cmd.Stderr = f.out, f.out
-	cmd.ExtraFiles = extra
-	testkit.Must(f.t, cmd.Start())
-	f.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
 	return cmd
 }
 
@@ -421,29 +427,12 @@ func archilMounts(t testing.TB) int {
 	return strings.Count(string(data), " - "+archilFSType+" ")
 }
 
-// children lists the pids whose parent is this process.
-func children(t testing.TB) []int {
+// children lists the processes whose parent is this process.
+func children(t testing.TB) []testkit.Proc {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	testkit.Must(t, err)
 	self := os.Getpid()
-	var kids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces.
-		rest := string(b[bytes.LastIndexByte(b, ')')+1:])
-		fields := strings.Fields(rest)
-		if len(fields) > 1 && fields[1] == strconv.Itoa(self) {
-			kids = append(kids, pid)
-		}
-	}
+	kids, err := testkit.Procs(func(p testkit.Proc) bool { return p.PPid == self })
+	testkit.Must(t, err)
 	return kids
 }
 

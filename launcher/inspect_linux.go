@@ -16,6 +16,10 @@ import (
 // filesystem: a hung FUSE server must not hang the diagnostic.
 const inspectTimeout = time.Second
 
+// MountPointLive is MountPointState.State for a live archil mount: the
+// one state in which the client's `status` can say more.
+const MountPointLive = "live archil mount"
+
 // MountPointState is what Preflight would find at a mount point.
 type MountPointState struct {
 	OK     bool   // Preflight would go ahead
@@ -69,7 +73,7 @@ func inspect(ctx context.Context, mp string) MountPointState {
 		case err != nil:
 			item.State, item.Detail = "busy", "archil mount at "+mp+" does not answer: "+err.Error()
 		default:
-			item.OK, item.State = true, "live archil mount"
+			item.OK, item.State = true, MountPointLive
 		}
 		return item
 	}

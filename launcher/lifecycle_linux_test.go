@@ -39,6 +39,8 @@ func TestLifecycle(t *testing.T) {
 	}{
 		{"StartStop", testStartStop},
 		{"ReadOnly", testReadOnly},
+		{"ReadOnlyOldClient", testReadOnlyOldClient},
+		{"ReaderBesideWriter", testReaderBesideWriter},
 		{"FlushOnStop", testFlushOnStop},
 		{"UnmountReturnsEarly", testUnmountReturnsEarly},
 		{"StopDuringMountDelay", testStopDuringMountDelay},
@@ -123,10 +125,16 @@ func testStartStop(t *testing.T, bin string) {
 func testReadOnly(t *testing.T, bin string) {
 	f := newFixture(t, bin)
 	f.cfg.ReadOnly = true
+	// A client that takes --read-only but mounts read-write: the
+	// launcher's own per-mount flag must still refuse every write.
+	f.knob("ignore-read-only", "1")
 	testkit.Must(t, os.MkdirAll(filepath.Join(f.state, "backing", "acme_data"), 0o755))
 	testkit.Must(t, os.WriteFile(filepath.Join(f.state, "backing", "acme_data", "old.txt"), []byte("old"), 0o644))
 	r := f.start()
 	r.waitReady()
+	if !contains(f.calls()[0].Argv, "--read-only") {
+		t.Errorf("the client was not given --read-only: %q", f.calls()[0].Argv)
+	}
 	if b, err := os.ReadFile(filepath.Join(f.cfg.MountPoint, "old.txt")); err != nil || string(b) != "old" {
 		t.Errorf("read through the mount: %q, %v", b, err)
 	}
@@ -135,6 +143,50 @@ func testReadOnly(t *testing.T, bin string) {
 		t.Errorf("write to a read-only mount: %v, want EROFS", err)
 	}
 	r.stopClean()
+}
+
+// An old client rejects --read-only: the launcher fails at once with the
+// client's own words, it does not wait for a mount that never comes.
+func testReadOnlyOldClient(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	f.cfg.ReadOnly = true
+	f.knob("old-client", "1")
+	err := f.start().wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "--read-only") || !strings.Contains(err.Error(), "exited before the mount was ready") {
+		t.Fatalf("err = %v (exit %d), want exit 1 quoting the client's refusal of --read-only", err, ExitCode(err))
+	}
+	f.assertClean(err)
+}
+
+// A reader (--read-only) and a writer of one disk, on two mount points:
+// the reader takes no write delegation, so both come up; writes go
+// through the writer only.
+func testReaderBesideWriter(t *testing.T, bin string) {
+	f := newFixture(t, bin)
+	writer := f.start()
+	writer.waitReady()
+	reader := *f.cfg
+	reader.Name, reader.ReadOnly = "reader", true
+	reader.MountPoint = filepath.Join(f.dir, "mnt", "reader")
+	rr := startWith(f, &reader)
+	if err, ready := readyOrDone(t, rr); !ready {
+		t.Fatalf("the reader did not come up beside the writer: %v\n%s", err, f.out)
+	}
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "w.txt"), []byte("w"), 0o644))
+	if err := os.WriteFile(filepath.Join(reader.MountPoint, "r.txt"), []byte("r"), 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("write through the reader: %v, want EROFS", err)
+	}
+	// A second writer of the disk is refused while the first holds it.
+	second := *f.cfg
+	second.Name, second.MountPoint = "second", filepath.Join(f.dir, "mnt", "second")
+	err := startWith(f, &second).wait()
+	if ExitCode(err) != 1 || !strings.Contains(err.Error(), "checked out by another client") {
+		t.Errorf("a second writer of the disk: %v, want refused by the client", err)
+	}
+	if err := rr.stop(); err != nil {
+		t.Errorf("reader stop: %v", err)
+	}
+	writer.stopClean()
 }
 
 func testFlushOnStop(t *testing.T, bin string) {
@@ -442,7 +494,7 @@ func testRefuseSymlinkParent(t *testing.T, bin string) {
 	link := filepath.Join(f.dir, "link")
 	testkit.Must(t, os.Symlink(real, link))
 	f.cfg.MountPoint = filepath.Join(link, "deeper", "mnt")
-	refused(t, f, link+" is a symlink; every directory above a mount point")
+	refused(t, f, link+" is not a real directory (it is a symlink); every directory above a mount point")
 	if _, err := os.Lstat(filepath.Join(real, "deeper")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("something was created behind the link: %v", err)
 	}
@@ -534,9 +586,18 @@ func testCoveredByArchil(t *testing.T, bin string) {
 // it: mounted, with nobody supervising it.
 func startOrphan(t *testing.T, f *fixture) *proc {
 	t.Helper()
-	testkit.Must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
-	env := childEnv(os.Environ(), f.cfg.AuthMethod, f.cfg.PassEnv, f.token)
-	p, err := startProc(f.cfg.Archil, mountArgs(f.cfg), env)
+	return startClientAt(t, f, f.cfg.MountPoint)
+}
+
+// startClientAt starts the fixture's client on mount point mp, unsupervised,
+// and waits until it has mounted.
+func startClientAt(t *testing.T, f *fixture, mp string) *proc {
+	t.Helper()
+	cfg := *f.cfg
+	cfg.MountPoint = mp
+	testkit.Must(t, os.MkdirAll(mp, 0o755))
+	env := childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, f.token)
+	p, err := startProc(cfg.Archil, mountArgs(&cfg), env)
 	testkit.Must(t, err)
 	t.Cleanup(func() { p.terminate(killGrace) })
 	w, err := newWatch(t.Context())
@@ -544,7 +605,7 @@ func startOrphan(t *testing.T, f *fixture) *proc {
 	defer w.close()
 	deadline := time.Now().Add(hangGuard)
 	for {
-		top, err := w.top(f.cfg.MountPoint)
+		top, err := w.top(mp)
 		testkit.Must(t, err)
 		if isArchil(top) {
 			break

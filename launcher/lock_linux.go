@@ -72,31 +72,56 @@ func lockMountPoint(mp string) (*MountLock, error) {
 	if _, err := c.CreateParents(); err != nil {
 		return nil, fmt.Errorf("failed to create %s: %w", LockDir, err)
 	}
+	// Release removes the file: a lock taken on a file unlinked meanwhile
+	// (its holder released it between our open and our flock) is no lock.
+	// Try again on the file now at the path.
+	for range 8 {
+		l, again, err := lockFile(c, mp, path)
+		if !again {
+			return l, err
+		}
+	}
+	return nil, fmt.Errorf("failed to lock %s: %s keeps being replaced", mp, path)
+}
+
+// lockFile makes one attempt; again reports a lock file that was removed
+// or replaced before it was locked.
+func lockFile(c *safepath.Chain, mp, path string) (l *MountLock, again bool, err error) {
 	fd, err := c.OpenTarget(unix.O_RDWR|unix.O_CREAT|unix.O_NONBLOCK, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open the lock %s: %w", path, err)
+		return nil, false, fmt.Errorf("failed to open the lock %s: %w", path, err)
 	}
 	f := os.NewFile(uintptr(fd), path)
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("failed to lock %s: %s is not a regular file", mp, path)
+		return nil, false, fmt.Errorf("failed to lock %s: %s is not a regular file", mp, path)
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, &LockedError{MountPoint: mp, Lock: path, Holder: flockHolder(f)}
+			return nil, false, &LockedError{MountPoint: mp, Lock: path, Holder: flockHolder(f)}
 		}
-		return nil, fmt.Errorf("failed to lock %s: %w", path, err)
+		return nil, false, fmt.Errorf("failed to lock %s: %w", path, err)
+	}
+	now, err := c.StatTarget()
+	var st unix.Stat_t
+	if err != nil || unix.Fstat(fd, &st) != nil || now.Ino != st.Ino || now.Dev != st.Dev {
+		f.Close()
+		return nil, true, nil
 	}
 	// For people: the holder, as /proc/locks says too.
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return &MountLock{f: f}, nil
+	return &MountLock{f: f}, false, nil
 }
 
-// Release gives the lock up.
+// Release removes the lock file and gives the lock up: removed while still
+// held, so that no other launcher holds a lock on it by then (see
+// lockMountPoint). LockDir is root's alone, so the path is the file.
 func (l *MountLock) Release() {
 	if l != nil && l.f != nil {
+		_ = os.Remove(l.f.Name())
 		l.f.Close()
 		l.f = nil
 	}

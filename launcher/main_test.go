@@ -1,12 +1,18 @@
 package launcher
 
 import (
+	"os"
 	"testing"
 
 	"github.com/archil-nix/archil-launch/internal/mountns"
 )
 
-// Every test of this package runs in a private mount namespace: the
-// lifecycle tests mount and unmount, and nothing may reach the host.
-// The launcher takes its locks under /run: a tmpfs of the tests' own.
-func TestMain(m *testing.M) { mountns.Main(m, mountns.TmpfsOn("/run")) }
+// The launcher takes its locks under /run: a tmpfs of the tests' own. A
+// test binary started as an attacker (see attacker_linux_test.go) runs
+// its attack instead of the tests.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(attackerEnv); spec != "" {
+		os.Exit(attack(spec))
+	}
+	mountns.Main(m, mountns.TmpfsOn("/run"))
+}

@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -78,8 +77,7 @@ func awaitGone(mp string, d time.Duration) (bool, error) {
 // process group is killed. The client gets the allow-listed environment
 // without the token: unmount talks to the local mount, not the service.
 func archilUnmount(cfg *config.Config, timeout time.Duration, log hclog.Logger) error {
-	env := childEnv(os.Environ(), cfg.AuthMethod, cfg.PassEnv, "")
-	p, err := startProc(cfg.Archil, unmountArgs(cfg), env)
+	p, err := startProc(cfg.Archil, unmountArgs(cfg), ClientEnvWithoutToken(cfg))
 	if err != nil {
 		return err
 	}

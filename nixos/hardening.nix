@@ -33,10 +33,20 @@
     "CAP_SYS_RESOURCE"
   ];
   NoNewPrivileges = lib.mkDefault true;
+  # FUSE clients mount with mount(2) as root or through the
+  # fusermount/fusermount3 helper, which calls the setuid family even as
+  # root (setuid(0) before it runs mount/umount for mtab; libfuse3 does the
+  # same when it mounts itself): so no ~@privileged and no ~@setuid.
+  # @system-service already has @setuid, @chown (a client that keeps file
+  # owners) and capset (a client that drops capabilities with libcap);
+  # @setuid is named to say it is needed. Of what ~@privileged denied, only
+  # chroot and pivot_root (from @mount) stay denied: no FUSE client changes
+  # its root.
   SystemCallFilter = lib.mkBefore [
     "@system-service"
     "@mount"
-    "~@privileged"
+    "@setuid"
+    "~chroot pivot_root"
   ];
   SystemCallErrorNumber = lib.mkDefault "EPERM";
   SystemCallArchitectures = lib.mkDefault "native";

@@ -10,9 +10,17 @@ import (
 )
 
 // The control socket of a mount point's server is $STATE/ctl/<hash>.sock,
-// the hash being that of the absolute mount point. Protocol: the client
-// sends "unmount\n"; the server answers "ok <N>\n" (N files flushed) and
-// exits, which closes the connection, or "error <message>\n".
+// the hash being that of the absolute mount point. Protocol: one request
+// line, one answer line.
+//
+//	unmount [force|<lag>]  "ok <N>\n" (N files flushed, or dropped with
+//	                       force), then the server exits, which closes the
+//	                       connection; with <lag> seconds it answers once
+//	                       flushed and unmounts that much later
+//	status                 "ok <statusInfo JSON>\n"
+//	metrics [reset]        "ok <metricsSnapshot JSON>\n"
+//
+// A failure is answered "error <message>\n".
 
 // maxSunPath is what fits in sockaddr_un.sun_path with its final NUL.
 const maxSunPath = 107

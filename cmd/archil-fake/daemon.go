@@ -20,7 +20,7 @@ const (
 
 func isDaemonChild() bool { return os.Getenv(daemonEnv) == "1" }
 
-// daemonize re-executes the command with --no-fork in a new session, with
+// daemonize re-executes the command as a daemon child in a new session, with
 // stdio on a log file, and returns once the child's mount is up (nil) or
 // the child failed (its error).
 func daemonize(st *state, a *mountArgs) error {
@@ -50,7 +50,10 @@ func daemonize(st *state, a *mountArgs) error {
 	if err != nil {
 		return fmt.Errorf("failed to find own executable: %w", err)
 	}
-	cmd := exec.Command(exe, append(os.Args[1:], "--no-fork")...)
+	// The child serves in the foreground because it is the daemon child
+	// (daemonEnv), not because of an added --no-fork: after a `--` or as
+	// the value of a flag, that would mean something else.
+	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, logFile, logFile
 	cmd.ExtraFiles = []*os.File{w} // fd 3

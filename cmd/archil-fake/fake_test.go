@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,235 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/archil-nix/archil-launch/internal/mountns"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 )
-
-// Every test runs in a private mount namespace: nothing it mounts can
-// reach the host.
-func TestMain(m *testing.M) { mountns.Main(m) }
-
-const (
-	disk   = "org/disk"
-	region = "aws-us-east-1"
-	token  = "s3cr3t-T0KEN-value"
-)
-
-// fake is one archil-fake setup: a state directory and a mount point, both
-// under the test's temp directory.
-type fake struct {
-	t     *testing.T
-	bin   string
-	state string
-	mp    string
-	env   map[string]string
-}
-
-func newFake(t *testing.T, bin string) *fake {
-	t.Helper()
-	dir := t.TempDir()
-	f := &fake{
-		t:     t,
-		bin:   bin,
-		state: filepath.Join(dir, "state"),
-		mp:    filepath.Join(dir, "mnt"),
-		env: map[string]string{
-			"PATH":               os.Getenv("PATH"),
-			"ARCHIL_FAKE_STATE":  filepath.Join(dir, "state"),
-			"ARCHIL_MOUNT_TOKEN": token,
-		},
-	}
-	if err := os.Mkdir(f.mp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Registered after TempDir, so it runs before the directory is removed.
-	t.Cleanup(func() {
-		for mounted(f.mp) {
-			syscall.Unmount(f.mp, syscall.MNT_DETACH)
-		}
-	})
-	return f
-}
-
-func (f *fake) environ() []string {
-	var env []string
-	for k, v := range f.env {
-		env = append(env, k+"="+v)
-	}
-	return env
-}
-
-func (f *fake) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, f.bin, args...)
-	cmd.Env = f.environ()
-	return cmd
-}
-
-// run runs the fake to completion and returns its stderr and exit status.
-func (f *fake) run(args ...string) (string, int) {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cmd := f.command(ctx, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return stderr.String(), 0
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		return stderr.String(), exit.ExitCode()
-	default:
-		f.t.Fatalf("%v: %v\n%s", args, err, stderr.String())
-		return "", -1
-	}
-}
-
-// mustRun runs the fake and fails the test unless it exits 0.
-func (f *fake) mustRun(args ...string) {
-	f.t.Helper()
-	if stderr, code := f.run(args...); code != 0 {
-		f.t.Fatalf("%v: exit %d\n%s", args, code, stderr)
-	}
-}
-
-func (f *fake) mount(extra ...string) {
-	f.t.Helper()
-	f.mustRun(append([]string{"mount", disk, f.mp, "--region", region}, extra...)...)
-	if !mounted(f.mp) {
-		f.t.Fatal("mount returned 0 but nothing is mounted")
-	}
-}
-
-// fgServer is a foreground (--no-fork) mount process.
-type fgServer struct {
-	cmd    *exec.Cmd
-	stderr testkit.Buffer
-	done   chan struct{}
-}
-
-// startServer starts `mount --no-fork` and waits for the mount.
-func (f *fake) startServer() *fgServer {
-	f.t.Helper()
-	s := &fgServer{done: make(chan struct{})}
-	s.cmd = f.command(context.Background(), "--log-level", "debug", "mount", disk, f.mp, "--region", region, "--no-fork")
-	s.cmd.Stderr = &s.stderr
-	if err := s.cmd.Start(); err != nil {
-		f.t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.done) }()
-	f.t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		<-s.done
-	})
-	waitFor(f.t, "mount", func() bool { return mounted(f.mp) || s.exited() })
-	if !mounted(f.mp) {
-		f.t.Fatalf("server exited before mounting: %v\n%s", s.cmd.ProcessState, &s.stderr)
-	}
-	return s
-}
-
-func (s *fgServer) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// alive reports whether the server process is still running (neither a
-// zombie nor reaped).
-func (s *fgServer) alive() bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return false
-	}
-	_, rest, _ := strings.Cut(string(b), ") ")
-	return !strings.HasPrefix(rest, "Z")
-}
-
-// wait waits for the server to exit and returns its exit status.
-func (s *fgServer) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-s.done:
-		return s.cmd.ProcessState.ExitCode()
-	case <-time.After(10 * time.Second):
-		t.Fatalf("server still running\n%s", &s.stderr)
-		return -1
-	}
-}
-
-func (f *fake) knob(name, value string) {
-	f.t.Helper()
-	dir := filepath.Join(f.state, "knobs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fake) backing(name string) string {
-	return filepath.Join(f.state, "backing", "org_disk", name)
-}
-
-// mountEntry returns the fstype and source of the mount at mp, if any.
-func mountEntry(mp string) (fstype, source string, ok bool) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return "", "", false
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		i := slices.Index(fields, "-")
-		if len(fields) > 4 && fields[4] == mp && i > 0 && i+2 < len(fields) {
-			fstype, source, ok = fields[i+1], fields[i+2], true
-		}
-	}
-	return fstype, source, ok
-}
-
-func mounted(mp string) bool {
-	_, _, ok := mountEntry(mp)
-	return ok
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
-}
 
 // TestFake builds archil-fake once and runs every scenario against it.
 func TestFake(t *testing.T) {
@@ -279,6 +48,24 @@ func TestFake(t *testing.T) {
 		{"LogDir", testLogDir},
 		{"Busy", testBusy},
 		{"SigtermAfterLazyDetach", testSigtermAfterDetach},
+		// The 0.8 client and the old one.
+		{"Generations", testGenerations},
+		{"GetoptValue", testGetoptValue},
+		{"LauncherOrder", testLauncherOrder},
+		{"ProbeKnobs", testProbeKnobs},
+		{"VersionSubcommand", testVersionSubcommand},
+		{"Status", testStatus},
+		{"Metrics", testMetrics},
+		{"UnmountForce", testUnmountForce},
+		{"Xattrs", testXattrs},
+		{"QuietVerbose", testQuietVerbose},
+		{"IgnoreReadOnly", testIgnoreReadOnly},
+		// The root write delegation.
+		{"Coexist", testCoexist},
+		{"KilledHolder", testKilledHolder},
+		{"TakeOver", testTakeOver},
+		{"StrictDelegation", testStrictDelegation},
+		{"WriterRace", testWriterRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -288,26 +75,46 @@ func TestFake(t *testing.T) {
 }
 
 func testVersion(t *testing.T, f *fake) {
-	out, err := f.command(context.Background(), "--version").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.TrimSpace(string(out)); got != "archil-fake 0.0.0-test" {
-		t.Errorf("--version printed %q", got)
+	for _, tc := range []struct{ oldClient, want string }{
+		{"0", "archil-fake " + version08},
+		{"1", "archil-fake " + versionOld},
+	} {
+		f.env["ARCHIL_FAKE_OLD_CLIENT"] = tc.oldClient
+		out, err := f.command(context.Background(), "--version").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(out)); got != tc.want {
+			t.Errorf("old-client=%s: --version printed %q, want %q", tc.oldClient, got, tc.want)
+		}
 	}
 }
 
+// Usage errors: stderr names the problem, a hint follows, exit 1 (not
+// clap's 2: archil-cli.md says errors exit 1).
 func testUsage(t *testing.T, f *fake) {
-	for _, args := range [][]string{
-		{"mount", disk, f.mp, "--region", region, "--no-such-flag"},
-		{"mount", disk, f.mp},
-		{"mount", disk, "--region", region},
-		{"mount", disk, f.mp, "--region", region, "--log-level", "info"}, // global flag after subcommand
-		{"frobnicate"},
-		{},
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"mount", disk, f.mp, "--region", region, "--no-such-flag"}, "unexpected argument '--no-such-flag' found"},
+		{[]string{"mount", disk, f.mp}, "required arguments were not provided:\n  --region <REGION>"},
+		{[]string{"mount", disk, "--region", region}, "required arguments were not provided:\n  <MOUNTPOINT>"},
+		{[]string{"mount", disk, f.mp, "x", "--region", region}, "unexpected argument 'x' found"},
+		{[]string{"mount", disk, f.mp, "--region", region, "--log-level", "info"}, "unexpected argument '--log-level' found"}, // global flag after subcommand
+		{[]string{"mount", disk, f.mp, "--region"}, "a value is required for '--region <REGION>'"},
+		{[]string{"mount", disk, f.mp, "--region", region, "--max-cache-mb", "lots"}, "invalid value 'lots' for '--max-cache-mb <N>'"},
+		{[]string{"mount", disk, f.mp, "--region", region, "--shared=yes"}, "unexpected value 'yes' for '--shared'"},
+		{[]string{"--log-level", "loud", "mount", disk, f.mp, "--region", region}, "invalid value 'loud' for '--log-level <LEVEL>'"},
+		{[]string{"frobnicate"}, "unrecognized subcommand 'frobnicate'"},
+		{[]string{"unmount"}, "required arguments were not provided:\n  <MOUNTPOINT>"},
+		{[]string{"status"}, "required arguments were not provided:\n  <MOUNTPOINT>"},
+		{[]string{"version", "x"}, "unexpected argument 'x' found"},
+		{[]string{}, "requires a subcommand"},
 	} {
-		if stderr, code := f.run(args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2\n%s", args, code, stderr)
+		stderr, code := f.run(tc.args...)
+		if code != 1 || !strings.HasPrefix(stderr, "error: ") || !strings.Contains(stderr, tc.want) || !strings.HasSuffix(stderr, "For more information, try '--help'.\n") {
+			t.Errorf("%q: exit %d, want 1 and %q\n%s", tc.args, code, tc.want, stderr)
 		}
 	}
 	writeFile(t, filepath.Join(f.mp, "x"), "x")
@@ -364,7 +171,8 @@ func testNoForkUnmount(t *testing.T, f *fake) {
 }
 
 func testDaemon(t *testing.T, f *fake) {
-	f.mount("--shared", "--max-cache-mb", "100", "--target-cache-mb", "50", "--disable-xattrs", "--statistics")
+	f.mount("--shared", "--max-cache-mb", "100", "--target-cache-mb", "50", "--enable-xattrs", "--writeback-cache",
+		"--log-metrics", "--statistics", "--dentry-ttl-secs", "5", "--sts-region", "us-east-1")
 	writeFile(t, filepath.Join(f.mp, "a"), "daemon")
 	f.mustRun("unmount", f.mp)
 	if mounted(f.mp) {

@@ -29,7 +29,33 @@ const (
 	knobFlushDelay    = "flush-delay"    // seconds before a write reaches backing
 	knobIAMSkip       = "iam-skip"       // flag: no IMDS probe in IAM mode
 	knobHoldOwnFile   = "hold-own-file"  // flag: keep a file of its own mount open; killed, the server hangs in the kernel
+
+	knobOldClient        = "old-client"        // flag: a client from before 0.8 (see flags.go)
+	knobDelegationTTL    = "delegation-ttl"    // seconds a dead client's delegation stays held (default defaultDelegationTTL)
+	knobDelegationStrict = "delegation-strict" // flag: a client at the holder's own mount point is refused too (see lease.go)
+	knobIgnoreReadOnly   = "ignore-read-only"  // flag: accept --read-only, then mount read-write and take the delegation
 )
+
+// Probe knobs: "<subcommand>-hang" makes that subcommand sleep until it is
+// killed, "<subcommand>-fail" makes it fail (exit 1), for version (and the
+// --version flag), status and metrics: what a launcher's bounded probes
+// must survive. They act before the subcommand parses its arguments.
+const (
+	hangSuffix = "-hang"
+	failSuffix = "-fail"
+)
+
+// probeFaults applies the probe knobs of subcommand sub.
+func (s *state) probeFaults(sub string) error {
+	if s.knobOn(sub + hangSuffix) {
+		logf("warn", "%s hangs until killed (knob %s)", sub, sub+hangSuffix)
+		hang()
+	}
+	if s.knobOn(sub + failSuffix) {
+		return fmt.Errorf("%s failed: simulated failure (knob %s)", sub, sub+failSuffix)
+	}
+	return nil
+}
 
 // knob returns a knob's value and whether it is set.
 func (s *state) knob(name string) (string, bool) {
@@ -102,4 +128,12 @@ func (s *state) failFirst() (bool, error) {
 		return false, fmt.Errorf("failed to write attempts counter: %w", err)
 	}
 	return count <= n, nil
+}
+
+// hang sleeps until the process is killed. (A bare select{} would be
+// reported as a deadlock by the runtime.)
+func hang() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }

@@ -1,6 +1,7 @@
 // Command archil-fake is the test double of the proprietary archil client.
 //
 // It speaks the client's command line (see /work/shared/archil-cli.md),
+// as a 0.8 client or, with the old-client knob, as one from before 0.8,
 // makes a real FUSE mount (a go-fuse loopback over a local cache
 // directory), keeps a local "object storage" directory as the truth, and
 // flushes writes to it either at close or after a configurable delay.
@@ -11,8 +12,9 @@
 // (default /var/lib/archil-fake):
 //
 //	backing/<disk>/   object storage, the truth
-//	cache/<disk>/     what the FUSE mount serves
+//	cache/<disk>/     what every FUSE mount of the disk serves
 //	ctl/<hash>.sock   control socket of the server of one mount point
+//	disks/<disk>/     who uses a disk: delegation lease, cache users (see disk.go)
 //	knobs/<name>      fault knobs (see knobs.go)
 //	calls.log         one JSON line per invocation (see calllog.go)
 //	expect-token      the token a mount must present, if any
@@ -24,12 +26,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 )
-
-const version = "archil-fake 0.0.0-test"
 
 // Log levels, most verbose first.
 var levels = []string{"trace", "debug", "info", "warn", "error"}
@@ -51,34 +50,40 @@ func logf(level string, format string, args ...any) {
 		time.Now().UTC().Format("15:04:05.000"), os.Getpid(), level, fmt.Sprintf(format, args...))
 }
 
-// exitError is an error with the exit status it should produce.
-type exitError struct {
-	code int
-	err  error
-}
+// usageError is a command line the client does not accept. Like clap, the
+// client says so on stderr with a hint and exits 1 (archil-cli.md: errors
+// exit 1), at once: a launcher must see it fail, never hang.
+type usageError struct{ err error }
 
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
-// usageErr is an error that exits with status 2.
 func usageErr(format string, args ...any) error {
-	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
-const usage = `usage: archil-fake [--log-level trace|debug|info|warn|error] <subcommand> ...
+const usage = `usage: archil-fake [-q|-v] [--log-level trace|debug|info|warn|error] <subcommand> ...
 
-  archil-fake mount <DISK> <MOUNTPOINT> --region <REGION> [--shared]
-      [--max-cache-mb N] [--target-cache-mb N] [--disable-xattrs]
-      [--statistics] [--log-dir DIR] [--max-log-size-mb N] [--no-fork]
-  archil-fake unmount <MOUNTPOINT>
+  archil-fake mount <DISK> <MOUNTPOINT> --region <REGION> [--no-fork]
+      [--shared] [--read-only] [--force] [--enable-xattrs] [--writeback-cache]
+      [--log-metrics] [--max-cache-mb N] [--target-cache-mb N]
+      [--dentry-ttl-secs N] [--statistics] [--log-dir DIR] [--max-log-size-mb N] ...
+  archil-fake unmount [-f|--force] <MOUNTPOINT>
+  archil-fake status <MOUNTPOINT> [--json]
+  archil-fake metrics <MOUNTPOINT> [--json] [--reset]
+  archil-fake version [--json]
   archil-fake --version
+
+Before 0.8 (knob old-client): no -q/-v, --read-only, --enable-xattrs,
+--writeback-cache, --log-metrics, ..., status, metrics, version, unmount -f;
+--disable-xattrs instead of --enable-xattrs.
 `
 
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// run parses the global flags, records the call and dispatches.
+// run dispatches and turns the outcome into stderr and an exit status.
 func run(args []string) int {
 	if isDaemonChild() {
 		syscall.CloseOnExec(readyFD)
@@ -89,16 +94,28 @@ func run(args []string) int {
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "error: %v\n", err)
-	var e *exitError
-	if errors.As(err, &e) {
-		if e.code == 2 {
-			fmt.Fprint(os.Stderr, usage)
-		}
-		return e.code
+	if errors.As(err, new(*usageError)) {
+		fmt.Fprint(os.Stderr, "\nFor more information, try '--help'.\n")
 	}
 	return 1
 }
 
+// subcommand is one the client knows, and which generations know it.
+type subcommand struct {
+	gens gen
+	run  func(st *state, g gen, args []string) error
+}
+
+var subcommands = map[string]subcommand{
+	"mount":   {genAll, runMount},
+	"unmount": {genAll, runUnmount},
+	"version": {gen08, runVersion},
+	"status":  {gen08, runStatus},
+	"metrics": {gen08, runMetrics},
+}
+
+// dispatch records the call, parses the global flags and runs the
+// subcommand.
 func dispatch(args []string) error {
 	st, err := openState()
 	if err != nil {
@@ -109,42 +126,43 @@ func dispatch(args []string) error {
 			return err
 		}
 	}
-	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
-		arg := args[0]
-		args = args[1:]
-		switch {
-		case arg == "--version" || arg == "-V":
-			fmt.Println(version)
-			return nil
-		case arg == "--help" || arg == "-h":
-			fmt.Print(usage)
-			return nil
-		case arg == "--log-level" || strings.HasPrefix(arg, "--log-level="):
-			v, ok := strings.CutPrefix(arg, "--log-level=")
-			if !ok {
-				if len(args) == 0 {
-					return usageErr("--log-level needs a value")
-				}
-				v, args = args[0], args[1:]
-			}
-			if err := setLogLevel(v); err != nil {
-				return err
-			}
-		default:
-			return usageErr("unknown global flag %q", arg)
+	g := st.generation()
+	p, err := parseGlobal(globalFlags, g, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.on("help"):
+		fmt.Print(usage)
+		return nil
+	case p.on("version"):
+		if err := st.probeFaults("version"); err != nil {
+			return err
+		}
+		fmt.Println("archil-fake " + g.version())
+		return nil
+	}
+	if v, ok := p.vals["log-level"]; ok {
+		if err := setLogLevel(v); err != nil {
+			return err
 		}
 	}
-	if len(args) == 0 {
-		return usageErr("missing subcommand")
+	switch v := p.sets["verbose"]; {
+	case v > 1:
+		logLevel = 0
+	case v == 1:
+		logLevel = 1
+	case p.on("quiet"):
+		logLevel = len(levels) - 1
 	}
-	switch args[0] {
-	case "mount":
-		return runMount(st, args[1:])
-	case "unmount":
-		return runUnmount(st, args[1:])
-	default:
-		return usageErr("unknown subcommand %q", args[0])
+	if len(p.pos) == 0 {
+		return usageErr("'archil' requires a subcommand but one was not provided")
 	}
+	sub, ok := subcommands[p.pos[0]]
+	if !ok || sub.gens&g == 0 {
+		return usageErr("unrecognized subcommand '%s'", p.pos[0])
+	}
+	return sub.run(st, g, p.pos[1:])
 }
 
 func setLogLevel(v string) error {
@@ -154,5 +172,5 @@ func setLogLevel(v string) error {
 			return nil
 		}
 	}
-	return usageErr("unknown log level %q", v)
+	return usageErr("invalid value '%s' for '--log-level <LEVEL>'", v)
 }

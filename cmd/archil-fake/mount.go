@@ -2,9 +2,7 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -16,64 +14,68 @@ type mountArgs struct {
 	disk, mountPoint, region string
 	noFork                   bool
 	logDir                   string
+	shared, readOnly, force  bool
+	xattrs                   bool // served: 0.8 with --enable-xattrs; before 0.8 unless --disable-xattrs
+	writebackCache           bool
+	logMetrics               bool
 }
 
-func parseMountArgs(args []string) (*mountArgs, error) {
-	fl := flag.NewFlagSet("mount", flag.ContinueOnError)
-	fl.SetOutput(io.Discard)
-	var a mountArgs
-	fl.StringVar(&a.region, "region", "", "")
-	fl.BoolVar(&a.noFork, "no-fork", false, "")
-	fl.StringVar(&a.logDir, "log-dir", "", "")
-	fl.Bool("shared", false, "")
-	fl.Uint("max-cache-mb", 0, "")
-	fl.Uint("target-cache-mb", 0, "")
-	fl.Uint("max-log-size-mb", 0, "")
-	fl.Bool("disable-xattrs", false, "")
-	fl.Bool("statistics", false, "")
-	// 0.8 flags, accepted (the launcher sets the read-only flag itself).
-	fl.Bool("read-only", false, "")
-	fl.Bool("enable-xattrs", false, "")
-	fl.Bool("writeback-cache", false, "")
-	// Accepted like the real client; the call log shows they were passed.
-	fl.String("auth-token", "", "")
-	fl.Bool("force", false, "")
-	fl.Bool("f", false, "")
-
-	// Positional arguments may come before, between or after flags.
-	var pos []string
-	for {
-		if err := fl.Parse(args); err != nil {
-			return nil, usageErr("mount: %v", err)
-		}
-		args = fl.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	if len(pos) != 2 {
-		return nil, usageErr("mount: want <DISK> <MOUNTPOINT>, got %d arguments", len(pos))
-	}
-	if a.region == "" {
-		return nil, usageErr("mount: --region is required")
-	}
-	a.disk = pos[0]
-	mp, err := filepath.Abs(pos[1])
+func parseMountArgs(g gen, args []string) (*mountArgs, error) {
+	p, err := parseArgs(mountFlags, g, args)
 	if err != nil {
-		return nil, fmt.Errorf("mount point %q: %w", pos[1], err)
+		return nil, err
+	}
+	if err := p.positional("<DISK>", "<MOUNTPOINT>"); err != nil {
+		return nil, err
+	}
+	a := mountArgs{
+		disk:           p.pos[0],
+		region:         p.vals["region"],
+		noFork:         p.on("no-fork"),
+		logDir:         p.vals["log-dir"],
+		shared:         p.on("shared"),
+		readOnly:       p.on("read-only"),
+		force:          p.on("force"),
+		xattrs:         p.on("enable-xattrs") || g == genOld && !p.on("disable-xattrs"),
+		writebackCache: p.on("writeback-cache"),
+		logMetrics:     p.on("log-metrics"),
+	}
+	if _, ok := p.vals["region"]; !ok {
+		return nil, usageErr("the following required arguments were not provided:\n  --region <REGION>")
+	}
+	mp, err := filepath.Abs(p.pos[1])
+	if err != nil {
+		return nil, fmt.Errorf("mount point %q: %w", p.pos[1], err)
 	}
 	a.mountPoint = mp
 	return &a, nil
 }
 
+// mode names how the mount uses its disk, for logs and status.
+func (a *mountArgs) mode() string {
+	switch {
+	case a.readOnly:
+		return "read-only"
+	case a.shared:
+		return "shared"
+	}
+	return "read-write"
+}
+
+// takesDelegation reports whether the mount checks out the disk's root:
+// only a mount that is neither shared nor read-only does.
+func (a *mountArgs) takesDelegation() bool { return !a.shared && !a.readOnly }
+
 // runMount checks the request, then mounts in the foreground (--no-fork)
 // or through a daemon child.
-func runMount(st *state, args []string) error {
-	a, err := parseMountArgs(args)
+func runMount(st *state, g gen, args []string) error {
+	a, err := parseMountArgs(g, args)
 	if err != nil {
 		return err
+	}
+	if a.readOnly && st.knobOn(knobIgnoreReadOnly) {
+		logf("warn", "--read-only ignored: mounting read-write (knob %s)", knobIgnoreReadOnly)
+		a.readOnly = false
 	}
 	if err := checkMountPoint(a.mountPoint); err != nil {
 		return err

@@ -2,6 +2,8 @@ package main
 
 import (
 	"slices"
+	"syscall"
+	"time"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -45,4 +47,32 @@ func mountFS(mp string, root fs.InodeEmbedder, opts *fs.Options) (*fuse.Server, 
 func (srv *server) onTop() bool {
 	top, err := mountinfo.CurrentTop(srv.args.mountPoint)
 	return err == nil && top != nil && top.FSType == "fuse.archil" && top.Dev == srv.dev
+}
+
+// fuseOptions are the mount options of a.
+func (a *mountArgs) fuseOptions() *fs.Options {
+	zero := time.Duration(0)
+	opts := &fs.Options{
+		MountOptions: fuse.MountOptions{
+			Name:        "archil",
+			FsName:      a.fsName(),
+			DirectMount: true,
+			// Like a system mount: every user, kernel permission checks.
+			AllowOther: true,
+			Options:    []string{"default_permissions"},
+			Debug:      logLevel == 0,
+			// Off, go-fuse answers ENOSYS and the kernel tells callers
+			// EOPNOTSUPP, as a client without xattrs does.
+			DisableXAttrs: !a.xattrs,
+		},
+		EntryTimeout: &zero,
+		AttrTimeout:  &zero,
+	}
+	if a.readOnly {
+		// Read-only in the kernel: writes fail with EROFS before they
+		// reach us. "ro" is for the fusermount fallback.
+		opts.DirectMountFlags = syscall.MS_NOSUID | syscall.MS_NODEV | syscall.MS_RDONLY
+		opts.Options = append(opts.Options, "ro")
+	}
+	return opts
 }

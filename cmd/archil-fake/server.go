@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
@@ -26,6 +20,11 @@ type server struct {
 	store *store
 	fuse  *fuse.Server
 	dev   string // major:minor of our mount, to tell it from one over it
+
+	stats     *metrics
+	mountedAt time.Time
+	logLevel  string // the level it was started with
+	delegated bool   // it holds the disk's root delegation
 
 	dropped   atomic.Bool   // drop-after detached the mount
 	requested atomic.Bool   // `archil-fake unmount` is unmounting
@@ -62,11 +61,20 @@ func serve(st *state, a *mountArgs) error {
 	// Read now, not once mounted: a test may clear a knob as soon as the
 	// mount is ready, and it must still apply to this mount.
 	faults := readFaults(st)
-	srv := &server{args: a, store: newStore(cache, backing, delay), replied: make(chan struct{})}
-	if err := srv.store.pull(); err != nil {
+	srv := &server{
+		args:     a,
+		store:    newStore(cache, backing, delay),
+		stats:    newMetrics(),
+		logLevel: levels[logLevel],
+		replied:  make(chan struct{}),
+	}
+	use, err := st.useDisk(a, srv.store.pull)
+	if err != nil {
 		return err
 	}
-	root, err := newRoot(cache, srv.store)
+	defer use.close() // once the mount is gone: a clean exit
+	srv.delegated = use.del != nil
+	root, err := newRoot(cache, &fsys{store: srv.store, stats: srv.stats, readOnly: a.readOnly})
 	if err != nil {
 		return fmt.Errorf("failed to open cache: %w", err)
 	}
@@ -75,25 +83,19 @@ func serve(st *state, a *mountArgs) error {
 		return err
 	}
 	defer ln.Close()
-	zero := time.Duration(0)
-	srv.fuse, srv.dev, err = mountFS(a.mountPoint, root, &fs.Options{
-		MountOptions: fuse.MountOptions{
-			Name:        "archil",
-			FsName:      a.fsName(),
-			DirectMount: true,
-			// Like a system mount: every user, kernel permission checks.
-			AllowOther: true,
-			Options:    []string{"default_permissions"},
-			Debug:      logLevel == 0,
-		},
-		EntryTimeout: &zero,
-		AttrTimeout:  &zero,
-	})
+	if a.writebackCache {
+		logf("warn", "--writeback-cache: go-fuse cannot ask for it, caching write-through")
+	}
+	srv.fuse, srv.dev, err = mountFS(a.mountPoint, root, a.fuseOptions())
 	if err != nil {
 		return fmt.Errorf("mount failed: %w", err)
 	}
-	logf("info", "mounted %s at %s (flush delay %v)", a.fsName(), a.mountPoint, delay)
+	srv.mountedAt = time.Now()
+	logf("info", "mounted %s at %s (%s, flush delay %v)", a.fsName(), a.mountPoint, a.mode(), delay)
 	signalReady(nil)
+	if a.logMetrics {
+		defer func() { logf("info", "metrics: %+v", srv.stats.snapshot(srv.store, false)) }()
+	}
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -181,93 +183,4 @@ func (srv *server) startFaults(f faults) {
 			}
 		})
 	}
-}
-
-func (srv *server) acceptCtl(ln *ctlListener) {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go srv.handleCtl(conn)
-	}
-}
-
-// handleCtl answers one control request. After a successful unmount the
-// connection stays open until the process exits, so the client knows the
-// server is gone when it reads EOF.
-func (srv *server) handleCtl(conn net.Conn) {
-	r := bufio.NewReader(conn)
-	req, err := readLine(r)
-	if err != nil {
-		conn.Close()
-		return
-	}
-	verb, arg, _ := strings.Cut(req, " ")
-	if verb != "unmount" {
-		fmt.Fprintf(conn, "error unknown request %q\n", req)
-		conn.Close()
-		return
-	}
-	if lag, err := strconv.ParseFloat(arg, 64); err == nil && lag > 0 {
-		// unmount-lag: answer once flushed, leave the mount later.
-		n, err := srv.store.flushAll()
-		if err != nil {
-			fmt.Fprintf(conn, "error flush failed: %v\n", err)
-			conn.Close()
-			return
-		}
-		fmt.Fprintf(conn, "ok %d\n", n)
-		conn.Close()
-		time.Sleep(time.Duration(lag * float64(time.Second)))
-		if _, err := srv.unmount(); err != nil {
-			logf("error", "unmount: %v", err)
-		}
-		srv.replyOnce.Do(func() { close(srv.replied) })
-		return
-	}
-	n, err := srv.unmount()
-	if err != nil {
-		logf("error", "unmount: %v", err)
-		fmt.Fprintf(conn, "error %v\n", err)
-		conn.Close()
-	} else {
-		fmt.Fprintf(conn, "ok %d\n", n) // conn is left open on purpose
-	}
-	if srv.requested.Load() {
-		// The mount is gone: let serve return.
-		srv.replyOnce.Do(func() { close(srv.replied) })
-	}
-}
-
-// unmount flushes every pending change, then unmounts.
-func (srv *server) unmount() (int, error) {
-	srv.unmountMu.Lock()
-	defer srv.unmountMu.Unlock()
-	if srv.requested.Load() {
-		return 0, errors.New("already unmounted")
-	}
-	if srv.dropped.Load() {
-		return 0, errors.New("not mounted")
-	}
-	if !srv.onTop() {
-		return 0, errors.New("another mount covers the archil mount")
-	}
-	logf("info", "unmounting %s", srv.args.mountPoint)
-	n, err := srv.store.flushAll()
-	if err != nil {
-		return n, fmt.Errorf("flush failed: %w", err)
-	}
-	srv.requested.Store(true)
-	if err := srv.fuse.Unmount(); err != nil {
-		srv.requested.Store(false)
-		return n, fmt.Errorf("failed to unmount: %w", err)
-	}
-	// Files released while unmounting.
-	m, err := srv.store.flushAll()
-	if err != nil {
-		return n + m, fmt.Errorf("flush failed: %w", err)
-	}
-	logf("info", "flushed %d files", n+m)
-	return n + m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -23,7 +24,8 @@ type store struct {
 	mu      sync.Mutex
 	pending map[string]time.Time // cache-relative path -> when it is due
 
-	flushMu sync.Mutex // one copy to backing at a time
+	flushMu sync.Mutex   // one copy to backing at a time
+	flushed atomic.Int64 // paths copied to backing, for metrics
 }
 
 func newStore(cache, backing string, delay time.Duration) *store {
@@ -121,7 +123,21 @@ func (s *store) flushOne(rel string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("failed to create parent in backing: %w", err)
 	}
-	return mirror(filepath.Join(s.cache, rel), dst)
+	if err := mirror(filepath.Join(s.cache, rel), dst); err != nil {
+		return err
+	}
+	s.flushed.Add(1)
+	return nil
+}
+
+// discard forgets every pending change (unmount --force) and returns how
+// many there were.
+func (s *store) discard() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.pending)
+	clear(s.pending)
+	return n
 }
 
 // mirror makes dst an exact copy of src: regular files, directories and

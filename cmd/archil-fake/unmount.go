@@ -9,29 +9,30 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 )
 
-// runUnmount asks the server of a mount point to flush everything and
-// unmount, and returns once that server has exited. It never unmounts or
-// detaches anything itself.
-func runUnmount(st *state, args []string) error {
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+// runUnmount asks the server of a mount point to flush everything (with
+// --force: drop it) and unmount, and returns once that server has exited.
+// It never unmounts or detaches anything itself.
+func runUnmount(st *state, g gen, args []string) error {
+	p, err := parseArgs(unmountFlags, g, args)
+	if err != nil {
+		return err
+	}
+	if p.on("help") {
 		fmt.Print(usage)
 		return nil
 	}
-	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		return usageErr("unmount: want exactly <MOUNTPOINT>")
+	if err := p.positional("<MOUNTPOINT>"); err != nil {
+		return err
 	}
-	mp, err := filepath.Abs(args[0])
+	mp, err := filepath.Abs(p.pos[0])
 	if err != nil {
-		return fmt.Errorf("mount point %q: %w", args[0], err)
+		return fmt.Errorf("mount point %q: %w", p.pos[0], err)
 	}
 	if st.knobOn(knobUnmountHang) {
 		logf("warn", "hanging forever (knob %s)", knobUnmountHang)
-		for {
-			time.Sleep(time.Hour)
-		}
+		hang()
 	}
 	conn, err := st.dialCtl(mp)
 	if err != nil {
@@ -40,7 +41,10 @@ func runUnmount(st *state, args []string) error {
 	defer conn.Close()
 	req := "unmount\n"
 	lag, _ := st.seconds(knobUnmountLag)
-	if lag > 0 {
+	switch {
+	case p.on("force"):
+		req, lag = "unmount force\n", 0
+	case lag > 0:
 		req = fmt.Sprintf("unmount %g\n", lag.Seconds())
 	}
 	if _, err := io.WriteString(conn, req); err != nil {
@@ -70,6 +74,10 @@ func runUnmount(st *state, args []string) error {
 	// The server closes the connection by exiting.
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return fmt.Errorf("waiting for the server of %s to exit: %w", mp, err)
+	}
+	if p.on("force") {
+		logf("warn", "unmounted %s without flushing, %s pending changes lost", mp, n)
+		return nil
 	}
 	logf("info", "unmounted %s, flushed %s files", mp, n)
 	return nil

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/mountns"
@@ -34,12 +37,18 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("ARCHIL_FAKE", fake)
+			// The double keeps its state in the script's directory, never
+			// in its default under /var/lib.
+			state := filepath.Join(env.WorkDir, "fake-state")
+			env.Setenv("ARCHIL_FAKE_STATE", state)
 			env.Setenv("TOKEN", "tok-Fixture-9f8e7d6c5b4a")
+			env.Defer(func() { unmountLeft(env.T(), fake, state, env.WorkDir) })
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mkconfig":  cmdMkconfig,
 			"waitmount": cmdWaitMount,
+			"gone":      cmdGone,
 		},
 	})
 }
@@ -91,6 +100,50 @@ func cmdWaitMount(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	ts.Fatalf("waitmount: %s archil mount state did not become %v", path, !neg)
+}
+
+// cmdGone checks that no process whose pid FILE lists (one a line, as a
+// stand-in client records them) is alive: gone FILE.
+func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: gone FILE")
+	}
+	pids := map[int]bool{}
+	for _, f := range strings.Fields(ts.ReadFile(args[0])) {
+		pid, err := strconv.Atoi(f)
+		ts.Check(err)
+		pids[pid] = true
+	}
+	left, err := testkit.NoLive(func(p testkit.Proc) bool { return pids[p.Pid] }, 5*time.Second)
+	ts.Check(err)
+	if len(left) != 0 {
+		ts.Fatalf("gone: still alive: %+v", left)
+	}
+}
+
+// unmountLeft ends the double's mounts a failed script left under dir: a
+// mount is flushed by `archil unmount` (which ends its server), else
+// detached.
+func unmountLeft(t testscript.T, fake, state, dir string) {
+	data, err := os.ReadFile(mountinfo.Path)
+	if err != nil {
+		t.Log("cleanup: ", err)
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		e, err := mountinfo.ParseLine(line)
+		if err != nil || e.FSType != "fuse.archil" || !strings.HasPrefix(e.MountPoint, dir+"/") {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, fake, "unmount", e.MountPoint)
+		cmd.Env = append(os.Environ(), "ARCHIL_FAKE_STATE="+state)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Log("cleanup: archil unmount ", e.MountPoint, ": ", err, ": ", string(out))
+			_ = unix.Unmount(e.MountPoint, unix.MNT_DETACH)
+		}
+		cancel()
+	}
 }
 
 func isArchilMount(path string) bool {

@@ -89,10 +89,9 @@ func Walk(target string) (*Chain, error) {
 		}
 		c.replaceDir(next, p, sticky)
 	}
-	if err := c.checkTargetOwner(); err != nil {
-		c.Close()
-		return nil, err
-	}
+	// The target itself is not looked at here: a mount on it (a stale
+	// one to clear, say) would answer for it, or hang. StatTarget and
+	// Create apply the sticky rule to it.
 	return c, nil
 }
 
@@ -111,7 +110,9 @@ func (c *Chain) Close() {
 	}
 }
 
-// StatTarget is lstat of the target through its held parent.
+// StatTarget is lstat of the target through its held parent. In a
+// sticky directory others may write, a target that is not root's is
+// refused: its owner may swap it at any time.
 func (c *Chain) StatTarget() (*unix.Stat_t, error) {
 	if !c.ParentExists() {
 		return nil, unix.ENOENT
@@ -119,6 +120,9 @@ func (c *Chain) StatTarget() (*unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Fstatat(c.dir, path.Base(c.target), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return nil, err
+	}
+	if c.sticky && st.Uid != 0 {
+		return nil, c.stickyError(c.target, &st)
 	}
 	return &st, nil
 }
@@ -171,40 +175,57 @@ func (c *Chain) CreateParents() ([]string, error) {
 }
 
 // mkdir makes name in the held directory and returns a descriptor of it.
-// isTarget: name is the target, to which only the sticky rule applies.
+// isTarget: name is the target, to which only the sticky rule applies. In
+// a sticky directory another user's entry may come and go at any moment:
+// one that vanishes between the mkdir and the open is tried again.
 func (c *Chain) mkdir(name string, isTarget bool) (fd int, p string, created bool, err error) {
 	p = path.Join(c.dirPath, name)
-	err = unix.Mkdirat(c.dir, name, 0o755)
-	if errors.Is(err, unix.EEXIST) {
-		fd, err = c.openExisting(name, p, isTarget)
-		return fd, p, false, err
+	for range 64 {
+		err = unix.Mkdirat(c.dir, name, 0o755)
+		if errors.Is(err, unix.EEXIST) {
+			fd, err = c.openExisting(name, p, isTarget)
+			if errors.Is(err, unix.ENOENT) {
+				continue
+			}
+			return fd, p, false, err
+		}
+		if err != nil {
+			return -1, p, false, fmt.Errorf("failed to create %s: %w", p, err)
+		}
+		fd, err = c.openMade(name, p, isTarget)
+		return fd, p, err == nil, err
 	}
+	return -1, p, false, &UnsafeError{Target: c.target, Component: p, Problem: "keeps appearing and vanishing (another user makes and removes it)"}
+}
+
+// openMade opens the directory mkdir just made. Not O_PATH: fchmod needs a
+// real descriptor. Nobody but root can write the directory it is in (or,
+// if sticky, remove what root made there), so this is the directory just
+// made; the checks say so.
+func (c *Chain) openMade(name, p string, isTarget bool) (int, error) {
+	fd, err := unix.Openat(c.dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, p, false, fmt.Errorf("failed to create %s: %w", p, err)
-	}
-	// Not O_PATH: fchmod needs a real descriptor. Nobody but root can
-	// write the directory it is in (or, if sticky, remove what root made
-	// there), so this is the directory just made; the checks say so.
-	fd, err = unix.Openat(c.dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, p, false, c.openError(c.dir, name, p, isTarget, err)
+		return -1, c.openError(c.dir, name, p, isTarget, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Uid != 0 {
 		unix.Close(fd)
-		return -1, p, false, &UnsafeError{Target: c.target, Component: p, Problem: "changed owner right after it was created"}
+		return -1, &UnsafeError{Target: c.target, Component: p, Problem: "changed owner right after it was created"}
 	}
 	if err := unix.Fchmod(fd, 0o755); err != nil {
 		unix.Close(fd)
-		return -1, p, false, fmt.Errorf("failed to set mode of %s: %w", p, err)
+		return -1, fmt.Errorf("failed to set mode of %s: %w", p, err)
 	}
-	return fd, p, true, nil
+	return fd, nil
 }
 
 // openExisting opens a directory that appeared in the held one after Walk
 // and applies the rules to it.
 func (c *Chain) openExisting(name, p string, isTarget bool) (int, error) {
 	fd, err := unix.Openat(c.dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, err // gone again: mkdir tries anew
+	}
 	if err != nil {
 		return -1, c.openError(c.dir, name, p, isTarget, err)
 	}
@@ -251,25 +272,6 @@ func (c *Chain) checkDir(fd int, p string) (sticky bool, err error) {
 	return perm&0o022 != 0, nil
 }
 
-// checkTargetOwner applies the sticky rule to the target: in a directory
-// others may write, it must be root's or missing.
-func (c *Chain) checkTargetOwner() error {
-	if !c.sticky {
-		return nil
-	}
-	st, err := c.StatTarget()
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("failed to inspect %s: %w", c.target, err)
-	}
-	if st.Uid != 0 {
-		return c.stickyError(c.target, st)
-	}
-	return nil
-}
-
 func (c *Chain) stickyError(p string, st *unix.Stat_t) error {
 	return &UnsafeError{Target: c.target, Component: p, Problem: fmt.Sprintf(
 		"is owned by uid %d in the sticky directory %s, which others may write: its owner could rename it; it must be root's or missing",
@@ -277,15 +279,16 @@ func (c *Chain) stickyError(p string, st *unix.Stat_t) error {
 }
 
 // openError explains a failed open of name in dir: a symlink or a
-// non-directory is unsafe, anything else is an error as it is.
+// non-directory is unsafe, anything else is an error as it is. What it is
+// is looked at again for the message, and may have changed since.
 func (c *Chain) openError(dir int, name, p string, isTarget bool, err error) error {
 	if !errors.Is(err, unix.ELOOP) && !errors.Is(err, unix.ENOTDIR) {
 		return fmt.Errorf("failed to open %s: %w", p, err)
 	}
 	var st unix.Stat_t
-	kind := "is not a directory"
+	kind := "is not a real directory"
 	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		kind = "is a symlink"
+		kind += " (it is a symlink)"
 	}
 	if isTarget {
 		return &UnsafeError{Target: c.target, Component: p, Problem: kind + "; refusing to mount there"}

@@ -1,6 +1,7 @@
 // Package testkit holds what several packages' tests share: building the
 // project's binaries the way they ship, a buffer that processes and
-// goroutines may write while a test reads it, and running test vectors.
+// goroutines may write while a test reads it, running test vectors, and
+// listing processes (to prove none was left behind).
 package testkit
 
 import (

@@ -1,6 +1,7 @@
 // Package check is archil-launch --check: for each mount config it reports
 // what is wrong (config, client, mount point, credential and where it was
-// found, IAM role, /dev/fuse, unit state) as a table or one JSON object,
+// found, IAM role, /dev/fuse, unit state, what the client answers: its
+// version, the status of a live mount) as a table or one JSON object,
 // and changes nothing. It never holds or prints a secret's value.
 package check
 
@@ -40,7 +41,8 @@ type MountReport struct {
 	Checks []CheckItem `json:"checks"`
 }
 
-// CheckItem is one finding.
+// CheckItem is one finding. OK false is a problem (--check exits 1); an
+// OK item with Warnings is worth a look but no problem.
 type CheckItem struct {
 	Check      string          `json:"check"`
 	OK         bool            `json:"ok"`
@@ -48,6 +50,9 @@ type CheckItem struct {
 	Detail     string          `json:"detail,omitempty"`
 	Warnings   []string        `json:"warnings,omitempty"`
 	Credential *CredentialInfo `json:"credential,omitempty"`
+	// Probes are the runs of the client behind a "client version" or
+	// "client status" item, in order.
+	Probes []ProbeInfo `json:"probes,omitempty"`
 }
 
 // CredentialInfo describes a resolved credential without its value.
@@ -94,6 +99,19 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 		mounts[i], configs[i] = checkConfig(p)
 	}
 	addConflicts(mounts, configs)
+	// The client probes need the mount point's state, which is looked at
+	// first; they run while the rest is checked.
+	probes := newClientProbes(len(configs))
+	for i, cfg := range configs {
+		if cfg == nil {
+			continue
+		}
+		items := mountPointItems(ctx, cfg.MountPoint)
+		mounts[i].Checks = append(mounts[i].Checks, items...)
+		if passed(mounts[i].Checks, "client") {
+			probes.start(ctx, i, cfg, items[0].State == launcher.MountPointLive)
+		}
+	}
 	units := c.units().Query(ctx, configs)
 	probe := memoProbe(authsrc.ProbeIAMRole)
 	for i, cfg := range configs {
@@ -101,11 +119,13 @@ func (c *Checker) Check(ctx context.Context, paths []string) *CheckReport {
 			continue
 		}
 		unit := units[cfg.Name]
-		mounts[i].Checks = append(mounts[i].Checks, mountPointItems(ctx, cfg.MountPoint)...)
 		mounts[i].Checks = append(mounts[i].Checks,
 			c.checkCredential(ctx, cfg, unit, probe),
 			unit.item(),
 		)
+	}
+	for i, items := range probes.wait() {
+		mounts[i].Checks = append(mounts[i].Checks, items...)
 	}
 	for i := range mounts {
 		mounts[i].OK = allOK(mounts[i].Checks)
@@ -271,6 +291,16 @@ func checkFuseDevice() CheckItem {
 		item.OK, item.State = true, "present"
 	}
 	return item
+}
+
+// passed reports whether items holds the check named check and it is OK.
+func passed(items []CheckItem, check string) bool {
+	for _, it := range items {
+		if it.Check == check {
+			return it.OK
+		}
+	}
+	return false
 }
 
 func allOK(items []CheckItem) bool {

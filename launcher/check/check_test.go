@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,9 +23,16 @@ func (f fakeUnits) Query(context.Context, []*config.Config) map[string]*UnitInfo
 
 func writeCheckConfig(t *testing.T, dir, name, extra string) string {
 	t.Helper()
+	return writeConfigFor(t, dir, name, "/bin/sh", extra)
+}
+
+// writeConfigFor writes the config of mount name, with client as its
+// archil and extra JSON members, to dir/name.json.
+func writeConfigFor(t *testing.T, dir, name, client, extra string) string {
+	t.Helper()
 	p := filepath.Join(dir, name+".json")
 	body := `{"name":"` + name + `","diskName":"org/` + name + `","mountPoint":"` + filepath.Join(dir, "mnt-"+name) +
-		`","region":"aws-us-east-1","authMethod":"token","archil":"/bin/sh"` + extra + `}`
+		`","region":"aws-us-east-1","authMethod":"token","archil":` + strconv.Quote(client) + extra + `}`
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,11 @@ func (r *CheckReport) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "MOUNT\tCHECK\tRESULT\tSTATE\tDETAIL")
 	row := func(mount string, it CheckItem) {
 		result := "ok"
-		if !it.OK {
+		switch {
+		case !it.OK:
 			result = "FAIL"
+		case len(it.Warnings) > 0:
+			result = "warn"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mount, it.Check, result, it.State, tableCell(it.Detail))
 		for _, warn := range it.Warnings {

@@ -37,7 +37,7 @@
       authMethod = "token";
       encryptedAuthTokenFile = "/etc/credstore.encrypted/archil-secure";
       credentialName = "archil-secure";
-      extraArgs = [ "--disable-xattrs" ];
+      extraArgs = [ "--dentry-ttl-secs=30" ];
       readyTimeoutSec = 60;
       stopTimeoutSec = 120;
     };
