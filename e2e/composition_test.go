@@ -126,7 +126,7 @@ func TestHardeningAdditions(t *testing.T) {
 		"DeviceAllow":             {"/dev/fuse rw", "/dev/net/tun rw"},
 		"SystemCallFilter":        {"mount", "umount2", "add_key"}, // @mount and the user's @keyring
 		"RestrictAddressFamilies": {"AF_UNIX", "AF_INET", "AF_PACKET"},
-		"CapabilityBoundingSet":   {"cap_sys_admin", "cap_net_admin"},
+		"CapabilityBoundingSet":   {"cap_sys_admin", "cap_sys_nice"},
 		"KeyringMode":             {"shared"},
 	} {
 		got := c.Prop(g.Unit, prop)

@@ -128,6 +128,9 @@ type suite struct {
 	golden  *goldenSet        // and all its units and links
 	token   string
 	missing []string // parts of others not there (yet): each fails the tests that need it
+	// The commands of README.md's root prompts ("# cmd", the part after
+	// the last "| "): the recipes the suite runs as they are written.
+	readmeCommands map[string]bool
 }
 
 var (
@@ -220,10 +223,27 @@ func buildSuite() (*suite, error) {
 	} else {
 		s.goldens = s.golden.Mounts
 	}
+	s.readmeCommands = readmeCommands(filepath.Join(moduleRoot, "README.md"))
 	if _, err := os.Stat(filepath.Join(moduleRoot, "systemd/archil-mount@.service")); err != nil {
 		s.missing = append(s.missing, "systemd/archil-mount@.service: not there")
 	}
 	return s, nil
+}
+
+// readmeCommands reads the root-prompt lines of a README ("# cmd", in a
+// code block), each as its last pipeline stage.
+func readmeCommands(path string) map[string]bool {
+	cmds := map[string]bool{}
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "# "); ok {
+			if i := strings.LastIndex(cmd, "| "); i >= 0 {
+				cmd = cmd[i+2:]
+			}
+			cmds[strings.TrimSpace(cmd)] = true
+		}
+	}
+	return cmds
 }
 
 func goTool() string {
@@ -518,8 +538,14 @@ func (c *Container) secretsScript() string {
 				}
 				fmt.Fprintf(&b, "mkdir -p %q\ncp %s %q\nchmod 0400 %q\n", filepath.Dir(cr.Path), tokenFile, cr.Path, cr.Path)
 			case credEncrypted:
-				fmt.Fprintf(&b, "mkdir -p %q\nif [ ! -s %q ]; then systemd-creds encrypt --with-key=host --name=%s %s %q; fi\nchmod 0400 %q\n",
-					filepath.Dir(cr.Path), cr.Path, cr.ID, tokenFile, cr.Path, cr.Path)
+				// The README's recipe, for the credential it names; the
+				// token on its standard input.
+				encrypt := fmt.Sprintf("systemd-creds encrypt --name=%s - %s", cr.ID, cr.Path)
+				if !c.s.readmeCommands[encrypt] {
+					c.t.Fatalf("README.md has no recipe `... | %s` for %s", encrypt, g.Unit)
+				}
+				fmt.Fprintf(&b, "mkdir -p %q\nif [ ! -s %q ]; then %s < %s; fi\nchmod 0400 %q\n",
+					filepath.Dir(cr.Path), cr.Path, encrypt, tokenFile, cr.Path)
 			}
 		}
 	}

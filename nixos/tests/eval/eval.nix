@@ -129,10 +129,21 @@ in
           );
         };
       } { inherit lib; };
+      # A node, and each of its specialisations (the parent's config and
+      # the specialisation's, as NixOS builds them with inheritParentConfig).
+      withSpecialisations =
+        node:
+        render.checked (evalConfig [ node ])
+        // {
+          specialisations = lib.mapAttrs (_: sp: render.checked (evalConfig [
+            node
+            sp.configuration
+          ])) (evalConfig [ node ]).specialisation;
+        };
     in
     {
       inherit (test) name testScript;
-      nodes = lib.mapAttrs (_: node: render.checked (evalConfig [ node ])) test.nodes;
+      nodes = lib.mapAttrs (_: withSpecialisations) test.nodes;
     };
 
   # The README's NixOS configuration: its flake's outputs, called with

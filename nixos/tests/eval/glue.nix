@@ -131,6 +131,14 @@ in
     hardware.deviceTree.package = declare (types.nullOr types.path) null;
     hardware.firmware = declare (types.listOf types.package) [ ];
 
+    # system/activation/specialisation.nix
+    specialisation = declare (types.attrsOf (
+      types.submodule {
+        options.configuration = declare types.deferredModule { };
+        options.inheritParentConfig = declare types.bool true;
+      }
+    )) { };
+
     # system/boot/systemd/tmpfiles.nix
     systemd.tmpfiles.rules = declare (types.listOf types.str) [ ];
   };

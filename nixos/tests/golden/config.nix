@@ -68,14 +68,16 @@
   };
 
   # A user's additions to the hardening lists of one mount (a client that
-  # uses the kernel keyring and a tun device, say): they add to what the
-  # mount needs. Each list alone would stop it: no /dev/fuse, no mount(2),
-  # no AF_UNIX for the readiness notification, no CAP_SYS_ADMIN.
+  # uses the kernel keyring, a tun device and a higher I/O priority, say):
+  # they add to what the mount needs. Each list alone would stop it: no
+  # /dev/fuse, no mount(2), no AF_UNIX for the readiness notification, no
+  # CAP_SYS_ADMIN. (Chosen so that systemd-analyze security still rates
+  # the unit within TestSecurity's bound.)
   systemd.services.archil-mount-vault.serviceConfig = {
     DeviceAllow = [ "/dev/net/tun rw" ];
     SystemCallFilter = [ "@keyring" ];
     RestrictAddressFamilies = [ "AF_PACKET" ];
-    CapabilityBoundingSet = [ "CAP_NET_ADMIN" ];
+    CapabilityBoundingSet = [ "CAP_SYS_NICE" ];
     # A scalar set plainly replaces the module's default.
     KeyringMode = "shared";
   };
