@@ -25,7 +25,15 @@ go vet ./...
 go vet -tags e2e ./e2e/
 # The container suite runs alone, after the rest, so that nothing else
 # competes with its boots for the two cores.
-go test -count=1 -timeout 20m $(go list ./... | grep -v /e2e)
+go test -count=1 -timeout 20m $(go list ./... | grep -v -e /e2e -e /nixos)
+# The NixOS module tests, with their timings (the goldens' evaluation under
+# NixOS, the whole package).
+nixlog=$(mktemp)
+start=$(date +%s%N)
+go test -count=1 -v ./nixos/ >"$nixlog" 2>&1 || { cat "$nixlog"; rm -f "$nixlog"; exit 1; }
+grep -E '^(nixos:|ok )' "$nixlog"
+echo "nixos: module tests took $(( ($(date +%s%N) - start) / 1000000 )) ms"
+rm -f "$nixlog"
 figures=$(mktemp)
 trap 'rm -f "$figures"' EXIT
 ARCHIL_E2E_FIGURES=$figures go test -tags e2e -count=1 -timeout 20m ./e2e/
