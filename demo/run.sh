@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Demo of archil-launch: mount a disk (the archil-fake test double, a real
 # FUSE mount), write through it, stop with SIGTERM, and find the data in
-# the backing store. Run as root from the repository root:
+# the backing store. Run as root (no sudo needed) from the repository root:
 #
-#     sudo demo/run.sh
+#     ./demo/run.sh
 #
 # Everything happens in a private mount namespace under a temp directory;
 # nothing is mounted on the host.

@@ -33,12 +33,10 @@ ExecStart=/bin/sh -c 'cat %s > %s/after-remote-fs.txt'
 WantedBy=multi-user.target
 `, strings.Join(files, " "), e2eState))
 	c.Boot()
-	var units []string
 	for _, g := range s.goldens {
-		units = append(units, g.Unit)
+		c.EnableGoldens(g.Unit)
 	}
-	out := c.MustSh("systemctl enable e2e-after-remote-fs.service " + strings.Join(units, " ") + " 2>&1")
-	t.Logf("systemctl enable:\n%s", out)
+	c.MustSh("systemctl enable e2e-after-remote-fs.service 2>&1")
 	d := c.Reboot()
 	record("boot with 5 golden mounts enabled, to running", ms(d))
 
@@ -113,11 +111,8 @@ func TestStopAndPoweroff(t *testing.T) {
 		}
 	})
 
-	units := []string{}
-	for _, m := range mounts {
-		units = append(units, m.Unit)
-	}
-	c.MustSh("systemctl enable " + strings.Join(units, " ") + " 2>&1")
+	c.EnableGoldens(g.Unit)
+	c.MustSh("systemctl enable " + tpl.Unit + " 2>&1")
 
 	c.Poweroff()
 
@@ -283,7 +278,7 @@ Before=shutdown.target
 	c.Knob("flush-delay", "600")
 	mounts := []mnt{g.mnt(), bare}
 	c.Boot()
-	c.MustSh("systemctl enable " + g.Unit + " 2>&1")
+	c.EnableGoldens(g.Unit)
 	c.Poweroff()
 	const rounds = 3
 	kept := map[string]int{}

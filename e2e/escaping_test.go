@@ -16,10 +16,11 @@ import (
 // must come up from those units and stop cleanly.
 func TestUnitEscaping(t *testing.T) {
 	s := setup(t)
-	gs, err := loadGoldens(filepath.Join(moduleRoot, "nixos/tests/golden/escaping"))
+	set, err := loadGoldens(filepath.Join(moduleRoot, "nixos/tests/golden/escaping"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	gs := set.Mounts
 	c := NewContainer(t)
 	c.Boot()
 	for _, g := range gs {

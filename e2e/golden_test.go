@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -101,25 +100,70 @@ func parseUnit(text string) []entry {
 	return out
 }
 
-// loadGoldens reads every archil-mount-*.service of dir with its config.
-func loadGoldens(dir string) ([]*golden, error) {
-	units, err := filepath.Glob(filepath.Join(dir, "archil-mount-*.service"))
+// goldenSet is one directory of goldens as NixOS would write it to
+// /etc/systemd/system: every unit file (the mounts' and their helpers'),
+// the links NixOS makes for wantedBy/requiredBy, and the mounts with
+// their configs.
+type goldenSet struct {
+	Mounts []*golden
+	Units  map[string][]byte   // unit name -> text
+	Links  map[string][]string // unit name -> its links, e.g. remote-fs.target.wants/<unit>
+}
+
+// loadGoldens reads every unit and link of dir, and each
+// archil-mount-<name>.service with its archil-mount-<name>.json.
+func loadGoldens(dir string) (*goldenSet, error) {
+	set := &goldenSet{Units: map[string][]byte{}, Links: map[string][]string{}}
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	if len(units) == 0 {
+	for _, e := range entries {
+		name := e.Name()
+		switch {
+		case e.IsDir() && isLinkDir(name):
+			links, err := os.ReadDir(filepath.Join(dir, name))
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range links {
+				target, err := os.Readlink(filepath.Join(dir, name, l.Name()))
+				if err != nil {
+					return nil, fmt.Errorf("golden link %s/%s: %w", name, l.Name(), err)
+				}
+				if target != "../"+l.Name() {
+					return nil, fmt.Errorf("golden link %s/%s points to %s, not ../%s as NixOS links it", name, l.Name(), target, l.Name())
+				}
+				set.Links[l.Name()] = append(set.Links[l.Name()], name+"/"+l.Name())
+			}
+		case !e.IsDir() && strings.HasPrefix(name, "archil-") && !strings.HasSuffix(name, ".json"):
+			b, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				return nil, err
+			}
+			set.Units[name] = b
+			if strings.HasPrefix(name, "archil-mount-") && strings.HasSuffix(name, ".service") {
+				g, err := loadGolden(filepath.Join(dir, name))
+				if err != nil {
+					return nil, fmt.Errorf("golden %s: %w", name, err)
+				}
+				set.Mounts = append(set.Mounts, g)
+			}
+		}
+	}
+	if len(set.Mounts) == 0 {
 		return nil, fmt.Errorf("no golden units in %s (archil-mount-<name>.service + .json, rendered by the module)", dir)
 	}
-	sort.Strings(units)
-	var gs []*golden
-	for _, u := range units {
-		g, err := loadGolden(u)
-		if err != nil {
-			return nil, fmt.Errorf("golden %s: %w", filepath.Base(u), err)
+	for unit := range set.Links {
+		if _, ok := set.Units[unit]; !ok {
+			return nil, fmt.Errorf("golden links to %s, which is not in %s", unit, dir)
 		}
-		gs = append(gs, g)
 	}
-	return gs, nil
+	return set, nil
+}
+
+func isLinkDir(name string) bool {
+	return strings.HasSuffix(name, ".wants") || strings.HasSuffix(name, ".requires") || strings.HasSuffix(name, ".upholds")
 }
 
 func loadGolden(unitFile string) (*golden, error) {
@@ -178,4 +222,45 @@ func (s *suite) goldenOf(kind string) *golden {
 		}
 	}
 	return nil
+}
+
+// installGoldens writes every unit of set into /etc/systemd/system and
+// each mount's config where its ExecStart names it. No link is made: a test
+// chooses which goldens its system has enabled (EnableGoldens).
+func (c *Container) installGoldens(set *goldenSet) {
+	c.t.Helper()
+	if set == nil {
+		return // reported by setup as missing
+	}
+	for unit, text := range set.Units {
+		c.WriteFile("/etc/systemd/system/"+unit, text, 0o644)
+	}
+	for _, g := range set.Mounts {
+		c.WriteFile(g.ConfigPath, g.ConfigText, 0o644)
+	}
+}
+
+// EnableGoldens makes the links of the golden units, exactly as the golden
+// directory has them (NixOS' <target>.wants/<unit> and
+// <target>.requires/<unit>, from wantedBy and requiredBy): the system then
+// has those mounts configured. It reloads systemd when the container runs.
+func (c *Container) EnableGoldens(units ...string) {
+	c.t.Helper()
+	for _, u := range units {
+		links := c.s.golden.Links[u]
+		if len(links) == 0 {
+			c.t.Fatalf("golden %s has no links (nothing wants or requires it)", u)
+		}
+		for _, l := range links {
+			c.MkdirAll("/etc/systemd/system/"+filepath.Dir(l), 0o755)
+			p := c.hostPath("/etc/systemd/system/" + l)
+			os.Remove(p)
+			if err := os.Symlink("../"+u, p); err != nil {
+				c.t.Fatal(err)
+			}
+		}
+	}
+	if c.running() {
+		c.DaemonReload()
+	}
 }

@@ -45,7 +45,11 @@ const (
 	tokenFile     = e2eState + "/token" // the fixture token, 0400, with a trailing newline
 	imdsPort      = 1338                // e2e-imds.service: a role is attached
 	imdsNoRole    = 1339                // e2e-imds-norole.service: no role
+	agenixDir     = "/run/agenix"       // a symlink to the current generation, as agenix makes it
 )
+
+// agenixGeneration is the directory of one agenix activation's secrets.
+func agenixGeneration(n int) string { return fmt.Sprintf("/run/agenix.d/%d", n) }
 
 const mockVersion = "v1.13.0"
 
@@ -120,9 +124,13 @@ func mustAbs(p string) string {
 
 type suite struct {
 	bins    map[string]string // name in the container's /usr/local/bin -> host file
-	goldens []*golden
+	goldens []*golden         // the mounts of nixos/tests/golden
+	golden  *goldenSet        // and all its units and links
 	token   string
 	missing []string // parts of others not there (yet): each fails the tests that need it
+	// The commands of README.md's root prompts ("# cmd", the part after
+	// the last "| "): the recipes the suite runs as they are written.
+	readmeCommands map[string]bool
 }
 
 var (
@@ -209,14 +217,33 @@ func buildSuite() (*suite, error) {
 		return nil, err
 	}
 	s.bins["ec2-metadata-mock"] = mock
-	s.goldens, err = loadGoldens(filepath.Join(moduleRoot, "nixos/tests/golden"))
+	s.golden, err = loadGoldens(filepath.Join(moduleRoot, "nixos/tests/golden"))
 	if err != nil {
 		s.missing = append(s.missing, err.Error())
+	} else {
+		s.goldens = s.golden.Mounts
 	}
+	s.readmeCommands = readmeCommands(filepath.Join(moduleRoot, "README.md"))
 	if _, err := os.Stat(filepath.Join(moduleRoot, "systemd/archil-mount@.service")); err != nil {
 		s.missing = append(s.missing, "systemd/archil-mount@.service: not there")
 	}
 	return s, nil
+}
+
+// readmeCommands reads the root-prompt lines of a README ("# cmd", in a
+// code block), each as its last pipeline stage.
+func readmeCommands(path string) map[string]bool {
+	cmds := map[string]bool{}
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		if cmd, ok := strings.CutPrefix(line, "# "); ok {
+			if i := strings.LastIndex(cmd, "| "); i >= 0 {
+				cmd = cmd[i+2:]
+			}
+			cmds[strings.TrimSpace(cmd)] = true
+		}
+	}
+	return cmds
 }
 
 func goTool() string {
@@ -395,8 +422,9 @@ func newContainer(t *testing.T, s *suite) *Container {
 	return c
 }
 
-// install puts the binaries, the goldens (not enabled), the template unit
-// and the e2e helper units into the container.
+// install puts the binaries, the goldens' units (not linked: see
+// EnableGoldens) and configs, the template unit and the e2e helper units
+// into the container.
 func (c *Container) install() {
 	t, s := c.t, c.s
 	for name, src := range s.bins {
@@ -406,10 +434,7 @@ func (c *Container) install() {
 		}
 		c.WriteFile("/usr/local/bin/"+name, b, 0o755)
 	}
-	for _, g := range s.goldens {
-		c.WriteFile("/etc/systemd/system/"+g.Unit, g.UnitText, 0o644)
-		c.WriteFile(g.ConfigPath, g.ConfigText, 0o644)
-	}
+	c.installGoldens(s.golden)
 	if tmpl, err := os.ReadFile(filepath.Join(moduleRoot, "systemd/archil-mount@.service")); err == nil {
 		c.WriteFile("/etc/systemd/system/archil-mount@.service", tmpl, 0o644)
 	}
@@ -504,10 +529,23 @@ func (c *Container) secretsScript() string {
 				if !strings.HasPrefix(cr.Path, "/run/") {
 					continue // persistent: written before boot, see install
 				}
+				if name, ok := strings.CutPrefix(cr.Path, agenixDir+"/"); ok {
+					// As agenix activates: the secrets in a generation
+					// directory, agenixDir a symlink to it.
+					gen := agenixGeneration(1)
+					fmt.Fprintf(&b, "mkdir -p %s\ncp %s %s/%s\nchmod 0400 %s/%s\nln -sfnT %s %s\n", gen, tokenFile, gen, name, gen, name, gen, agenixDir)
+					continue
+				}
 				fmt.Fprintf(&b, "mkdir -p %q\ncp %s %q\nchmod 0400 %q\n", filepath.Dir(cr.Path), tokenFile, cr.Path, cr.Path)
 			case credEncrypted:
-				fmt.Fprintf(&b, "mkdir -p %q\nif [ ! -s %q ]; then systemd-creds encrypt --with-key=host --name=%s %s %q; fi\nchmod 0400 %q\n",
-					filepath.Dir(cr.Path), cr.Path, cr.ID, tokenFile, cr.Path, cr.Path)
+				// The README's recipe, for the credential it names; the
+				// token on its standard input.
+				encrypt := fmt.Sprintf("systemd-creds encrypt --name=%s - %s", cr.ID, cr.Path)
+				if !c.s.readmeCommands[encrypt] {
+					c.t.Fatalf("README.md has no recipe `... | %s` for %s", encrypt, g.Unit)
+				}
+				fmt.Fprintf(&b, "mkdir -p %q\nif [ ! -s %q ]; then %s < %s; fi\nchmod 0400 %q\n",
+					filepath.Dir(cr.Path), cr.Path, encrypt, tokenFile, cr.Path)
 			}
 		}
 	}

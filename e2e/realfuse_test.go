@@ -88,7 +88,7 @@ func TestRealFUSE(t *testing.T) {
 	t.Run("poweroff: write", func(t *testing.T) {
 		c := c.T(t)
 		for _, m := range mounts {
-			c.MustSh("systemctl enable " + m.Unit + " 2>&1")
+			c.EnableGoldens(m.Unit)
 			c.Start(m.Unit)
 			data[m.Unit] = fmt.Sprintf("poweroff-%d", time.Now().UnixNano())
 			c.MustSh(fmt.Sprintf("echo %s > %q/poweroff.txt", data[m.Unit], m.MP))

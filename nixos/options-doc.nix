@@ -1,20 +1,10 @@
 # The module's options as a JSON list (lib.optionAttrSetToDocList), for
-# docs/options.md. nixos_test.go renders the Markdown and checks it is up to
-# date; `UPDATE_GOLDEN=1 go test ./nixos/` rewrites it.
-{ lib }:
+# docs/options.md, read from the module evaluated inside NixOS
+# (tests/eval/nixos.nix). nixos_test.go renders the Markdown and checks it
+# is up to date; `UPDATE_GOLDEN=1 go test ./nixos/` rewrites it.
+{ lib, nixos }:
 let
-  eval = lib.evalModules {
-    modules = [
-      ./module.nix
-      ./tests/eval/stubs.nix
-      {
-        _module.args = {
-          pkgs = import ./tests/eval/pkgs.nix { inherit lib; };
-          utils = import ./tests/eval/utils.nix { inherit lib; };
-        };
-      }
-    ];
-  };
+  eval = import ./tests/eval/nixos.nix { inherit lib nixos; } [ ./module.nix ];
 in
 map (o: {
   inherit (o) name description type;

@@ -59,6 +59,8 @@ buildGo126Module {
         "Test double of the Archil client (a real FUSE mount, no network)"
       else
         "Mounts an Archil disk as a systemd notify service";
+    homepage = "https://github.com/archil-nix/archil-launch";
+    license = lib.licenses.mit;
     platforms = lib.platforms.linux;
     mainProgram = program;
   };

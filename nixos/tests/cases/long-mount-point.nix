@@ -1,6 +1,6 @@
 # expect: ok
 # warning: services.archil.mounts.long.mountPoint is so long that systemd hashes the name of its .mount unit
-# unit-line: archil-mount-long After=network-online.target
+# unit-line: archil-mount-long.service After=network-online.target
 { pkgs, ... }:
 {
   services.archil = {

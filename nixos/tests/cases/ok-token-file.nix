@@ -1,4 +1,5 @@
 # expect: ok
+# no-unit: archil-token-a.path
 # A token mount with a secret file, and an IAM mount next to it whose mount
 # point only shares a prefix (not nested).
 { pkgs, ... }:

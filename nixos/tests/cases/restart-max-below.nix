@@ -1,4 +1,4 @@
-# expect: error services.archil.mounts.r.restartMaxDelaySec: must not be less than restartSec (60)
+# expect: error services.archil.mounts.r.restartMaxDelaySec: must not be less than services.archil.mounts.r.restartSec (60)
 { pkgs, ... }:
 {
   services.archil = {

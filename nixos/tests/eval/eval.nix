@@ -1,87 +1,41 @@
-# Evaluation harness for nixos/module.nix without NixOS: lib.evalModules with
-# the stand-ins in this directory. Entry points (all take `lib`):
+# Evaluation of nixos/module.nix inside NixOS' own modules (nixos.nix).
+# Entry points, all taking `lib` (nixpkgs' lib) and `nixos` (a tree with
+# the NixOS modules; nixos_test.go finds both):
 #
-#   nix-instantiate --eval --strict --json eval.nix -A case --arg lib ... --arg file ./case.nix
-#   ... -A vectors --arg lib ... --arg casesFile /tmp/cases.json
-#   ... -A mountUnits --arg lib ... --arg casesFile /tmp/paths.json
-#   ... -A golden --arg lib ...
+#   -A case --arg file ./case.nix       one case of tests/cases
+#   -A vectors --arg casesFile f.json    the launcher's config vectors
+#   -A tokens --arg casesFile f.json     validate.token on token vectors
+#   -A mountUnits --arg casesFile f.json unit-name.nix on paths
+#   -A golden, -A escaping               the units under tests/golden
+#   -A vm                                the node of tests/vm.nix
+#   -A readme --arg file ./flake.nix     the README's flake (readme.nix)
 {
   lib,
+  nixos,
   file ? null,
   casesFile ? null,
 }:
 let
-  pkgs = import ./pkgs.nix { inherit lib; };
+  # NixOS with this module (a second import of it, as the VM node and the
+  # README's flake make, is the same module: the module system keeps one).
+  evalNixos = modules: import ./nixos.nix { inherit lib nixos; } ([ ../../module.nix ] ++ modules);
+  evalConfig = modules: (evalNixos modules).config;
+  render = import ./render.nix { inherit lib; };
 
-  evalSystem =
-    modules:
-    lib.evalModules {
-      modules = [
-        ../../module.nix
-        ./stubs.nix
-        { _module.args = { inherit pkgs; }; }
-      ]
-      ++ modules;
+  # A machine with archil enabled and the client set; the launcher is the
+  # module's default (nixos/package.nix through callPackage).
+  base =
+    { pkgs, ... }:
+    {
+      services.archil = {
+        enable = true;
+        package = pkgs.archil-client;
+      };
     };
-  evalConfig = modules: (evalSystem modules).config;
 
-  # A machine with archil enabled and both packages set; cases add mounts.
-  base = {
-    services.archil = {
-      enable = true;
-      package = pkgs.archil-client;
-      launcherPackage = pkgs.archil-launch;
-    };
-  };
-
-  failedAssertions = config: map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
-
-  # NixOS' systemd-lib: toOption and attrsToSection.
-  toOption =
-    x:
-    if x == true then
-      "true"
-    else if x == false then
-      "false"
-    else
-      toString x;
-  attrsToSection =
-    as:
-    lib.concatStrings (
-      lib.concatLists (
-        lib.mapAttrsToList (name: value: map (x: "${name}=${toOption x}\n") (lib.toList value)) as
-      )
-    );
-
-  # A service as NixOS writes its unit file (serviceToUnit), plus an
-  # [Install] section from wantedBy/requiredBy: NixOS makes .wants/.requires
-  # symlinks instead, a plain systemd needs the section to `enable` the unit.
-  renderService =
-    svc:
-    let
-      inherit (svc) unitConfig;
-      env = svc.environment;
-      install =
-        lib.optionalAttrs (svc.wantedBy != [ ]) { WantedBy = toString svc.wantedBy; }
-        // lib.optionalAttrs (svc.requiredBy != [ ]) { RequiredBy = toString svc.requiredBy; };
-    in
-    "[Unit]\n"
-    + attrsToSection unitConfig
-    + "\n[Service]\n"
-    + lib.concatMapStrings (n: "Environment=${builtins.toJSON "${n}=${env.${n}}"}\n") (
-      lib.attrNames env
-    )
-    + lib.optionalString (!svc.restartIfChanged) "X-RestartIfChanged=false\n"
-    + attrsToSection svc.serviceConfig
-    + lib.optionalString (install != { }) ("\n[Install]\n" + attrsToSection install);
-
-  # Everything of the configuration a system build would use, as strings.
-  rendered = config: {
-    units = lib.mapAttrs (_: renderService) config.systemd.services;
-    etc = lib.mapAttrs (_: e: e.source.text) config.environment.etc;
-    systemPackages = map (p: p.name) config.environment.systemPackages;
-    inherit (config.boot) kernelModules;
-  };
+  mountOptionNames = lib.attrNames (
+    (evalNixos [ base ]).options.services.archil.mounts.type.getSubOptions [ ]
+  );
 
   strict = x: builtins.deepSeq x x;
   try =
@@ -91,24 +45,7 @@ let
     in
     if r.success then r.value else null;
 
-  checked =
-    config:
-    let
-      failed = failedAssertions config;
-    in
-    if failed != [ ] then
-      throw "\nFailed assertions:\n${lib.concatMapStrings (m: "- ${m}\n") failed}"
-    else
-      strict {
-        inherit (config) warnings;
-        rendered = rendered config;
-      };
-
-  mountOptionNames = lib.attrNames (
-    (evalSystem [ base ]).options.services.archil.mounts.type.getSubOptions [ ]
-  );
-
-  # One evaluation of a case, with every failure caught and attributed:
+  # One evaluation of a vector, with every failure caught and attributed:
   # which options throw (type errors, missing values), which assertions
   # fail, and whether the configuration renders.
   checkMounts =
@@ -135,21 +72,23 @@ let
         if r == null then [ "<assertion threw>" ] else r
       ) (if try config.assertions == null then [ ] else config.assertions);
       warnings = try config.warnings;
-      renders = try (rendered config) != null;
+      renders = try (render.rendered config) != null;
     };
+
+  fromJSONFile = f: builtins.fromJSON (builtins.readFile f);
 in
 {
   # One case file (a module), checked the way a NixOS build does: failed
   # assertions first (thrown, as NixOS prints them), then everything forced,
   # so any other error surfaces with its message.
-  case = checked (evalConfig [ file ]);
+  case = render.checked (evalConfig [ file ]);
 
   # The launcher's config vectors, turned into mounts by nixos_test.go: a
   # JSON list of { id, mounts }.
   vectors = map (c: {
     inherit (c) id;
     result = checkMounts c.mounts;
-  }) (builtins.fromJSON (builtins.readFile casesFile));
+  }) (fromJSONFile casesFile);
 
   # validate.token on each file in casesFile (a JSON list of paths): null
   # when accepted, the problem otherwise; "<unreadable>" when Nix cannot
@@ -160,15 +99,13 @@ in
       r = builtins.tryEval (builtins.readFile f);
     in
     if r.success then (import ../../validate.nix { inherit lib; }).token r.value else "<unreadable>"
-  ) (builtins.fromJSON (builtins.readFile casesFile));
+  ) (fromJSONFile casesFile);
 
   # The .mount unit name of each path in casesFile (a JSON list).
-  mountUnits = map (import ../../unit-name.nix { inherit lib; }).mountUnit (
-    builtins.fromJSON (builtins.readFile casesFile)
-  );
+  mountUnits = map (import ../../unit-name.nix { inherit lib; }).mountUnit (fromJSONFile casesFile);
 
   # The units and config files under tests/golden.
-  golden = checked (evalConfig [
+  golden = render.checked (evalConfig [
     base
     ../golden/config.nix
   ]);
@@ -176,24 +113,43 @@ in
   # The units of tests/cases/escaped-paths.nix, under tests/golden/escaping:
   # the container suite loads them into systemd to see it read each
   # escaped value back as written.
-  escaping = checked (evalConfig [
-    ../cases/escaped-paths.nix
-    { services.archil.launcherPackage = pkgs.archil-launch; }
-  ]);
+  escaping = render.checked (evalConfig [ ../cases/escaped-paths.nix ]);
 
-  # The node of the VM test (tests/vm.nix), with this flake faked: its
-  # module must evaluate, render, and pass its assertions.
+  # The node of the VM test (tests/vm.nix), with this flake's packages
+  # from nixos/package.nix: its module must evaluate, render, and pass its
+  # assertions.
   vm =
     let
+      pkgs = import ./pkgs.nix { inherit lib; };
       test = import ../vm.nix {
         self = {
           nixosModules.default = ../../module.nix;
-          packages.${pkgs.stdenv.hostPlatform.system} = { inherit (pkgs) archil-launch archil-fake; };
+          packages.${pkgs.stdenv.hostPlatform.system} = lib.genAttrs [ "archil-launch" "archil-fake" ] (
+            program: pkgs.callPackage ../../package.nix { inherit program; }
+          );
         };
       } { inherit lib; };
+      # A node, and each of its specialisations (the parent's config and
+      # the specialisation's, as NixOS builds them with inheritParentConfig).
+      withSpecialisations =
+        node:
+        render.checked (evalConfig [ node ])
+        // {
+          specialisations = lib.mapAttrs (_: sp: render.checked (evalConfig [
+            node
+            sp.configuration
+          ])) (evalConfig [ node ]).specialisation;
+        };
     in
     {
       inherit (test) name testScript;
-      node = checked (evalConfig [ test.nodes.machine ]);
+      nodes = lib.mapAttrs (_: withSpecialisations) test.nodes;
     };
+
+  # The README's NixOS configuration: its flake's outputs, called with
+  # stand-ins for its inputs (readme.nix).
+  readme = import ./readme.nix {
+    inherit lib evalNixos file;
+    inherit (render) checked;
+  };
 }

@@ -12,6 +12,7 @@ lib.genAttrs [ "archil-launch" "archil-fake" ] (
   in
   {
     inherit (args) pname subPackages;
-    inherit (args.meta) mainProgram;
+    inherit (args.meta) mainProgram homepage;
+    license = args.meta.license.spdxId;
   }
 )
