@@ -40,6 +40,9 @@ fi
 
 work=$2
 bin=$work/bin
+# The launcher takes a lock per mount point under /run/archil-launch: here
+# in a /run of the demo's own, so that nothing is left on the host.
+mount -t tmpfs -o mode=0755 tmpfs /run
 mnt=$work/mnt/data
 export ARCHIL_FAKE_STATE=$work/fake-state
 token="demo-token-$RANDOM$RANDOM"
@@ -92,6 +95,8 @@ if grep -qF "$token" "/proc/$launcher/cmdline" "/proc/$child/cmdline" 2>/dev/nul
 	die "the token is on a command line"
 fi
 echo "    the token is on no command line (launcher pid $launcher, client pid $child)"
+
+echo "    lock held: $(ls /run/archil-launch)"
 
 step "writing and reading a file through the mount"
 echo "hello from $(hostname) at $(date -u +%T)" > "$mnt/hello.txt"
