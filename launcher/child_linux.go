@@ -44,7 +44,10 @@ func startProc(path string, args, env []string) (*proc, error) {
 	// os/exec reads a nil Env as "inherit everything": never nil.
 	cmd.Env = append([]string{}, env...)
 	cmd.Dir = "/"
-	out.attach(cmd)
+	if err := out.attach(cmd); err != nil {
+		out.closeAll()
+		return nil, err
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, PidFD: &p.pidfd}
 	err = cmd.Start()
 	if err != nil {

@@ -37,6 +37,7 @@ const pipeBytes = 1 << 20
 type clientOutput struct {
 	stdoutR, stdoutW *os.File
 	stderrR, stderrW *os.File
+	childR           []*os.File // the client's copies of the read ends
 	tail             *lineTail
 	drained          sync.WaitGroup
 }
@@ -67,10 +68,22 @@ func pipe() (r, w *os.File, err error) {
 	return r, w, nil
 }
 
-// attach gives cmd the pipes.
-func (o *clientOutput) attach(cmd *exec.Cmd) {
+// attach gives cmd the pipes. The read ends go to the client as copies:
+// os/exec makes what it passes blocking, which for the launcher's own
+// *os.File would make each read hold a thread for good instead of waiting
+// in the runtime's poller. (The flag belongs to the pipe's open file,
+// shared by the copies: started sets it back.)
+func (o *clientOutput) attach(cmd *exec.Cmd) error {
 	cmd.Stdout, cmd.Stderr = o.stdoutW, o.stderrW
-	cmd.ExtraFiles = []*os.File{o.stdoutR, o.stderrR}
+	for _, r := range []*os.File{o.stdoutR, o.stderrR} {
+		fd, err := unix.FcntlInt(r.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("failed to copy a pipe for the client's output: %w", err)
+		}
+		o.childR = append(o.childR, os.NewFile(uintptr(fd), r.Name()))
+	}
+	cmd.ExtraFiles = o.childR
+	return nil
 }
 
 // started closes the launcher's copies of the write ends (so that a drain
@@ -79,6 +92,14 @@ func (o *clientOutput) attach(cmd *exec.Cmd) {
 func (o *clientOutput) started() {
 	o.stdoutW.Close()
 	o.stderrW.Close()
+	for _, f := range o.childR {
+		f.Close()
+	}
+	for _, r := range []*os.File{o.stdoutR, o.stderrR} {
+		if rc, err := r.SyscallConn(); err == nil {
+			_ = rc.Control(func(fd uintptr) { _ = unix.SetNonblock(int(fd), true) })
+		}
+	}
 	o.drained.Add(2)
 	go o.drain(o.stdoutR, childStdout)
 	go o.drain(o.stderrR, io.MultiWriter(o.tail, childStderr))
@@ -101,7 +122,7 @@ func (o *clientOutput) wait() {
 
 // closeAll is for a client that did not start.
 func (o *clientOutput) closeAll() {
-	for _, f := range []*os.File{o.stdoutR, o.stdoutW, o.stderrR, o.stderrW} {
+	for _, f := range append([]*os.File{o.stdoutR, o.stdoutW, o.stderrR, o.stderrW}, o.childR...) {
 		if f != nil {
 			f.Close()
 		}

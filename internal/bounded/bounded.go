@@ -8,6 +8,7 @@ package bounded
 
 import (
 	"errors"
+	"runtime"
 	"time"
 )
 
@@ -19,28 +20,32 @@ var ErrTimeout = errors.New("no answer in time")
 // closed. A panic in f is raised again in the caller's goroutine, where
 // the caller's own recovery (the launcher's stop sequence) can see it.
 func Do[T any](d time.Duration, f func() (T, error), release func(T)) (T, error) {
-	type result struct {
-		v        T
-		err      error
-		panicked any
-	}
-	done := make(chan result, 1)
+	done := make(chan result[T], 1)
 	go func() {
-		var r result
+		var r result[T]
 		defer func() {
 			r.panicked = recover()
 			done <- r
 		}()
 		r.v, r.err = f()
 	}()
+	// Most calls answer within microseconds: let f run, and look, before
+	// arming a timer. A timer stopped in time stays in the runtime's heap
+	// until its deadline and wakes the idle process then, more than once;
+	// an idle launcher is to sleep.
+	for range quickLooks {
+		runtime.Gosched()
+		select {
+		case r := <-done:
+			return r.result()
+		default:
+		}
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case r := <-done:
-		if r.panicked != nil {
-			panic(r.panicked)
-		}
-		return r.v, r.err
+		return r.result()
 	case <-t.C:
 		go func() {
 			if r := <-done; r.err == nil && r.panicked == nil && release != nil {
@@ -50,4 +55,21 @@ func Do[T any](d time.Duration, f func() (T, error), release func(T)) (T, error)
 		var zero T
 		return zero, ErrTimeout
 	}
+}
+
+// quickLooks is how many times Do yields to f before it arms its timer.
+const quickLooks = 3
+
+type result[T any] struct {
+	v        T
+	err      error
+	panicked any
+}
+
+// result returns f's result, or raises its panic.
+func (r result[T]) result() (T, error) {
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.v, r.err
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // queueBytes bounds what a Writer holds while its stream does not take
@@ -40,10 +42,12 @@ func New(w io.Writer) *Writer {
 	return s
 }
 
-// NewFile is New for an open file, with writes that cannot block (a
-// regular file, /dev/null, a socket written with MSG_DONTWAIT: the journal
-// stream under systemd) made at once, in the caller: no goroutine, no
-// thread woken for a log line. What such a write cannot take is queued.
+// NewFile is New for an open file, with writes that cannot block made at
+// once, in the caller: to a regular file or /dev/null, to a socket with
+// MSG_DONTWAIT (the journal stream under systemd), to a pipe with
+// RWF_NOWAIT. No goroutine then, and no thread woken for a log line,
+// which kept an idle launcher's runtime awake for seconds after its
+// start. What such a write cannot take is queued.
 func NewFile(f *os.File) *Writer {
 	s := New(f)
 	var st syscall.Stat_t
@@ -60,6 +64,17 @@ func NewFile(f *os.File) *Writer {
 	case st.Mode&syscall.S_IFMT == syscall.S_IFSOCK:
 		s.direct = func(p []byte) int {
 			n, _ := syscall.SendmsgN(fd, p, nil, nil, syscall.MSG_DONTWAIT|syscall.MSG_NOSIGNAL)
+			return max(n, 0)
+		}
+	case st.Mode&syscall.S_IFMT == syscall.S_IFIFO:
+		// RWF_NOWAIT: this write alone does not block, the pipe's other
+		// users keep their blocking mode. A kernel without it for pipes
+		// says so once, and the queue takes over.
+		s.direct = func(p []byte) int {
+			n, err := unix.Pwritev2(fd, [][]byte{p}, -1, unix.RWF_NOWAIT)
+			if err == unix.EOPNOTSUPP || err == unix.EINVAL {
+				s.direct = nil
+			}
 			return max(n, 0)
 		}
 	}

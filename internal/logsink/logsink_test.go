@@ -102,6 +102,18 @@ func TestDirectWrites(t *testing.T) {
 		t.Fatalf("file has %q (goroutine started: %v), want the line written at once", b, s.started)
 	}
 
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s = NewFile(w)
+	s.Write([]byte("two\n"))
+	buf := make([]byte, 16)
+	if n, _ := r.Read(buf); string(buf[:n]) != "two\n" || s.started {
+		t.Fatalf("pipe has %q (goroutine started: %v), want the line written at once", buf[:n], s.started)
+	}
+
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
