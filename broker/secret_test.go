@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
+	"log/slog"
+
+	"github.com/archil-nix/archil-launch/internal/logline"
 )
 
 const fixtureToken = "tok-Fixture-9f8e7d6c5b4a"
@@ -30,9 +32,10 @@ func TestSecretNeverPrints(t *testing.T) {
 		outputs = append(outputs, string(b))
 	}
 	var logBuf bytes.Buffer
-	log := hclog.New(&hclog.LoggerOptions{Output: &logBuf, JSONFormat: false})
-	log.Info("resolved", "token", s, "result", res)
-	hclog.New(&hclog.LoggerOptions{Output: &logBuf, JSONFormat: true}).Info("resolved", "token", s, "result", res)
+	logline.New(&logBuf, "archil-launch", slog.LevelInfo).Info("resolved", "token", s, "result", res, "group", slog.GroupValue(slog.Any("token", s)))
+	for _, log := range []*slog.Logger{slog.New(slog.NewTextHandler(&logBuf, nil)), slog.New(slog.NewJSONHandler(&logBuf, nil))} {
+		log.Info("resolved", "token", s, "result", res, "group", slog.GroupValue(slog.Any("token", s)))
+	}
 	outputs = append(outputs, logBuf.String(), fmt.Errorf("wrapped: %v", s).Error(), errors.New(s.String()).Error())
 	for _, out := range outputs {
 		if strings.Contains(out, fixtureToken) || strings.Contains(out, "9f8e7d") {

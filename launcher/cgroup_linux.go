@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,7 +23,7 @@ const cgroupRoot = "/sys/fs/cgroup"
 // cgroup is the user's session, whose processes are not the launcher's.
 // Each process is signalled through a pidfd opened while it was seen in
 // the cgroup, so a pid reused meanwhile is never hit.
-func endUnitProcesses(log hclog.Logger) error {
+func endUnitProcesses(log *logline.Logger) error {
 	cg, line, ok := unitCgroup()
 	if !ok {
 		log.Info("not run as a service's stop hook; leaving other processes alone")

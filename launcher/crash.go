@@ -7,8 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
+	"log/slog"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/logsink"
 )
 
@@ -22,7 +23,7 @@ import (
 var current struct {
 	sync.Mutex
 	mount *Mount
-	log   hclog.Logger
+	log   *logline.Logger
 }
 
 // exit ends the process after a panic; tests replace it.
@@ -30,7 +31,7 @@ var exit = os.Exit
 
 // setRunning names what a panic must stop: the mount (nil before it is
 // started) and the logger.
-func setRunning(m *Mount, log hclog.Logger) {
+func setRunning(m *Mount, log *logline.Logger) {
 	current.Lock()
 	defer current.Unlock()
 	current.mount, current.log = m, log
@@ -49,7 +50,7 @@ func crashed(r any, stack []byte) {
 	m, log := current.mount, current.log
 	current.Unlock()
 	if log == nil {
-		log = hclog.New(&hclog.LoggerOptions{Name: "archil-launch", Output: logsink.Stderr()})
+		log = logline.New(logsink.Stderr(), "archil-launch", slog.LevelInfo)
 	}
 	log.Error("panic; stopping the mount before exiting", "panic", fmt.Sprint(r), "stack", string(stack))
 	if m != nil {

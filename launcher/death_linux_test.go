@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 	"github.com/archil-nix/archil-launch/launcher/config"
 )
@@ -321,7 +321,7 @@ func TestHungAncestorIsBounded(t *testing.T) {
 	})
 	cfg := preflightConfig(filepath.Join(anc, "sub", "mnt"))
 	done := make(chan error, 1)
-	go func() { done <- Preflight(cfg, hclog.NewNullLogger(), nil) }()
+	go func() { done <- Preflight(cfg, logline.Discard(), nil) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "no answer in time") {
@@ -338,7 +338,7 @@ func TestHungAncestorIsBounded(t *testing.T) {
 	// block an open.
 	fifo := filepath.Join(f.dir, "fifo")
 	testkit.Must(t, unix.Mkfifo(fifo, 0o600))
-	if err := Preflight(preflightConfig(fifo), hclog.NewNullLogger(), nil); err == nil || !strings.Contains(err.Error(), "it is a FIFO") {
+	if err := Preflight(preflightConfig(fifo), logline.Discard(), nil); err == nil || !strings.Contains(err.Error(), "it is a FIFO") {
 		t.Errorf("preflight on a FIFO: %v", err)
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
+	"log/slog"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 	"github.com/archil-nix/archil-launch/launcher/config"
@@ -184,8 +186,8 @@ func (f *fixture) knob(name, value string) {
 	testkit.Must(f.t, os.WriteFile(filepath.Join(f.state, "knobs", name), []byte(value), 0o644))
 }
 
-func (f *fixture) logger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: f.out, Level: hclog.Debug, DisableTime: true})
+func (f *fixture) logger() *logline.Logger {
+	return logline.New(f.out, "", slog.LevelDebug)
 }
 
 // running is a launcher run in a goroutine.

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 	"github.com/archil-nix/archil-launch/launcher/config"
@@ -60,7 +59,7 @@ func TestAttackChmodThroughSymlink(t *testing.T) {
 	sticky := filepath.Join(root, "sticky")
 	mkdirOwned(t, sticky, os.ModeSticky|0o777, 0)
 	startAttacker(t, secret, filepath.Join(alice, "mnt"), filepath.Join(sticky, "archil"))
-	log := hclog.NewNullLogger()
+	log := logline.Discard()
 
 	t.Run("user-writable parent", func(t *testing.T) {
 		cfg := preflightConfig(filepath.Join(alice, "mnt", "data"))
@@ -189,7 +188,7 @@ func TestAttackMountRedirect(t *testing.T) {
 
 	f.cfg.MountPoint = filepath.Join(home, "mnt")
 	for i := range raceRounds {
-		err := Preflight(f.cfg, hclog.NewNullLogger(), nil)
+		err := Preflight(f.cfg, logline.Discard(), nil)
 		if err == nil || !strings.Contains(err.Error(), home+" is owned by uid 65534") {
 			t.Fatalf("round %d: %v, want the refusal naming %s", i, err, home)
 		}

@@ -7,10 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/bounded"
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
@@ -109,7 +109,7 @@ func (p *pinned) detach() error { return unix.Unmount(p.path(), unix.MNT_DETACH)
 // number is not another mount's. Without fusectl, a forced unmount of the
 // pinned root aborts the connection (FUSE's umount_begin) and then fails:
 // the descriptor held keeps the mount busy, so nothing is unmounted.
-func (p *pinned) abort(log hclog.Logger) {
+func (p *pinned) abort(log *logline.Logger) {
 	if abortFusectl(p.entry.Dev) {
 		log.Warn("aborted the FUSE connection", "mount_point", p.entry.MountPoint, "connection", p.entry.Dev)
 		return
@@ -150,7 +150,7 @@ func readIdentity(mp string, top *mountinfo.Entry) *identity {
 // ours), but a later mount that took both numbers once ours was gone. The
 // connection number is then its own, but for the instant between the look
 // and the write.
-func abortCovered(mp string, id *identity, log hclog.Logger) {
+func abortCovered(mp string, id *identity, log *logline.Logger) {
 	stack, err := mountinfo.CurrentStack(mp)
 	if err != nil {
 		return

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 )
@@ -41,7 +41,7 @@ func TestAbortAndDetachSpareAStranger(t *testing.T) {
 	strangerCfg := *f.cfg
 	strangerCfg.DiskName = "acme/stranger"
 	stranger.cfg = &strangerCfg
-	log := hclog.NewNullLogger()
+	log := logline.Discard()
 	ours := f.cfg.MountPoint
 	elsewhere := filepath.Join(f.dir, "elsewhere")
 	sameDev, sameID := 0, 0

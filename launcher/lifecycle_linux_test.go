@@ -19,10 +19,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 	"github.com/archil-nix/archil-launch/launcher/config"
-	"github.com/hashicorp/go-hclog"
 )
 
 // TestLifecycle runs the launcher against cmd/archil-fake, a real FUSE
@@ -579,7 +579,7 @@ func testCoveredByArchil(t *testing.T, bin string) {
 		t.Errorf("want two mount calls and no unmount, got %+v", f.calls())
 	}
 	other.terminate(killGrace)
-	_, _ = detachArchil(f.cfg.MountPoint, anyArchil, hclog.NewNullLogger())
+	_, _ = detachArchil(f.cfg.MountPoint, anyArchil, logline.Discard())
 }
 
 // startOrphan starts a client the way a killed launcher would have left

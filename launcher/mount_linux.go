@@ -6,9 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
@@ -17,7 +16,7 @@ import (
 // Abort (a failure), whichever comes first: both run one finaliser.
 type Mount struct {
 	cfg   *config.Config
-	log   hclog.Logger
+	log   *logline.Logger
 	child *proc
 	watch *watch
 	ident *identity // the client's mount, once WaitReady saw it
@@ -29,7 +28,7 @@ type Mount struct {
 // Start execs the client for cfg with the token, if any, in its
 // environment. ctx only wakes the waits of WaitReady and Supervise; it does
 // not kill the client.
-func Start(ctx context.Context, cfg *config.Config, token broker.Secret, log hclog.Logger) (*Mount, error) {
+func Start(ctx context.Context, cfg *config.Config, token broker.Secret, log *logline.Logger) (*Mount, error) {
 	// Open mountinfo before the client runs so that no change is missed.
 	w, err := newWatch(ctx)
 	if err != nil {

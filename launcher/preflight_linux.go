@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/bounded"
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/safepath"
 	"github.com/archil-nix/archil-launch/internal/smallfile"
@@ -34,7 +34,7 @@ const probeTimeout = 5 * time.Second
 // called before such a flush: it can take up to cfg.StopTimeout. Every
 // look at the filesystem is bounded: a hung FUSE mount on the way fails the
 // preflight, it does not hang it.
-func Preflight(cfg *config.Config, log hclog.Logger, beforeFlush func()) error {
+func Preflight(cfg *config.Config, log *logline.Logger, beforeFlush func()) error {
 	mp := cfg.MountPoint
 	l, err := lookAt(mp, probeTimeout)
 	if err != nil {
@@ -159,7 +159,7 @@ func targetStateNow(c *safepath.Chain) (string, error) {
 // only through a descriptor of its root while that is still top's. It
 // reports whether `archil unmount` flushed it (false for a dead mount,
 // which has nothing left to flush, and when a fallback was needed).
-func clearStale(cfg *config.Config, top *mountinfo.Entry, log hclog.Logger, beforeFlush func()) (flushed bool, err error) {
+func clearStale(cfg *config.Config, top *mountinfo.Entry, log *logline.Logger, beforeFlush func()) (flushed bool, err error) {
 	mp := cfg.MountPoint
 	isTop := func(p *pinned) bool { return isArchil(&p.entry) && p.entry.ID == top.ID && p.entry.Dev == top.Dev }
 	err = statfsWithin(context.Background(), mp, probeTimeout)

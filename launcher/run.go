@@ -4,9 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/archil-nix/archil-launch/broker"
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
@@ -23,7 +22,7 @@ import (
 // longer than all the rest of the start-up. A SIGTERM before it ends the
 // launcher by default action, and the unit's stop hook (StopHook) stops a
 // client already started, as for any launcher that died.
-func Run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog.Logger) error {
+func Run(ctx context.Context, catchSignals func(), cfg *config.Config, log *logline.Logger) error {
 	setRunning(nil, log)
 	defer recoverStop()
 	res, err := broker.Resolve(ctx, broker.Request{
@@ -49,7 +48,7 @@ func Run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog
 }
 
 // run is Run after the credential was resolved.
-func run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog.Logger, res *broker.Result) error {
+func run(ctx context.Context, catchSignals func(), cfg *config.Config, log *logline.Logger, res *broker.Result) error {
 	handlersReady := func() {
 		if catchSignals != nil {
 			catchSignals()
@@ -82,6 +81,7 @@ func run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog
 		return exitErr(1, err)
 	}
 	handlersReady()
+	protectFromOOM(log)
 	setRunning(m, log)
 	defer setRunning(nil, log)
 	warnNotify(log, notify(status("Mounting "+cfg.DiskName+" at "+cfg.MountPoint)))
@@ -133,7 +133,7 @@ func run(ctx context.Context, catchSignals func(), cfg *config.Config, log hclog
 
 // warnNotify logs a notification that systemd did not take. Only READY=1
 // is fatal; a lost STATUS or STOPPING line changes nothing.
-func warnNotify(log hclog.Logger, err error) {
+func warnNotify(log *logline.Logger, err error) {
 	if err != nil {
 		log.Warn("systemd notification failed", "error", err)
 	}

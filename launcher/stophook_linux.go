@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hashicorp/go-hclog"
-
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/launcher/config"
 )
@@ -26,7 +25,7 @@ import (
 // unit's client left (its preflight does that), so the hook touches
 // nothing. It returns nil when there was nothing to flush or `archil
 // unmount` flushed it, an *ExitError (1) when a fallback was needed.
-func StopHook(cfg *config.Config, log hclog.Logger) error {
+func StopHook(cfg *config.Config, log *logline.Logger) error {
 	mp := cfg.MountPoint
 	lock, err := lockMountPoint(mp)
 	var held *LockedError
@@ -38,6 +37,7 @@ func StopHook(cfg *config.Config, log hclog.Logger) error {
 		return exitErr(1, err)
 	}
 	defer lock.Release()
+	protectFromOOM(log)
 	result := flushLeft(cfg, log)
 	if err := endUnitProcesses(log); err != nil {
 		result = joinErr(result, err)
@@ -51,7 +51,7 @@ func StopHook(cfg *config.Config, log hclog.Logger) error {
 // flushLeft stops the archil mount a dead launcher left at the mount point,
 // if any. The caller holds the lock, so no launcher of this mount point
 // lives: an archil mount there is a leftover.
-func flushLeft(cfg *config.Config, log hclog.Logger) error {
+func flushLeft(cfg *config.Config, log *logline.Logger) error {
 	mp := cfg.MountPoint
 	top, err := mountinfo.CurrentTop(mp)
 	if err != nil {

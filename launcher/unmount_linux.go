@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/launcher/config"
 )
@@ -26,7 +26,7 @@ const (
 // detachArchil lazily detaches every mount on top of mp that ours accepts,
 // each through a descriptor of its root, and stops at the first it does
 // not, which it leaves alone. It returns how many it detached.
-func detachArchil(mp string, ours func(*pinned) bool, log hclog.Logger) (int, error) {
+func detachArchil(mp string, ours func(*pinned) bool, log *logline.Logger) (int, error) {
 	for n := 0; n < maxStack; n++ {
 		p, err := pinTop(mp)
 		if err != nil || p == nil {
@@ -76,7 +76,7 @@ func awaitGone(mp string, d time.Duration) (bool, error) {
 // writes reach the backing store, bounded by timeout; on timeout its whole
 // process group is killed. The client gets the allow-listed environment
 // without the token: unmount talks to the local mount, not the service.
-func archilUnmount(cfg *config.Config, timeout time.Duration, log hclog.Logger) error {
+func archilUnmount(cfg *config.Config, timeout time.Duration, log *logline.Logger) error {
 	p, err := startProc(cfg.Archil, unmountArgs(cfg), ClientEnvWithoutToken(cfg))
 	if err != nil {
 		return err

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 	"github.com/archil-nix/archil-launch/internal/testkit"
 	"github.com/archil-nix/archil-launch/launcher/config"
@@ -25,7 +25,7 @@ func TestUnmountHelpersLeaveOthersAlone(t *testing.T) {
 	testkit.Must(t, os.WriteFile(filepath.Join(mp, "theirs"), []byte("x"), 0o644))
 	before, err := mountinfo.CurrentTop(mp)
 	testkit.Must(t, err)
-	log := hclog.NewNullLogger()
+	log := logline.Discard()
 
 	if n, err := detachArchil(mp, anyArchil, log); n != 0 || err != nil {
 		t.Errorf("detachArchil = %d, %v", n, err)

@@ -38,7 +38,7 @@ buildGo126Module {
     fileset = goFiles;
   };
 
-  vendorHash = "sha256-5HGs8epVGwJZ9S9oFmZwZJqNF+mTvTZQD//urlB3F+g=";
+  vendorHash = "sha256-+91kA000JbgyG1r1vXLxxvlTVTqbZYajeSpvfnbv+HU=";
 
   subPackages = [ "cmd/${program}" ];
 

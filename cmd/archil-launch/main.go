@@ -25,9 +25,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/archil-nix/archil-launch/internal/logline"
 	"github.com/archil-nix/archil-launch/internal/logsink"
 	"github.com/archil-nix/archil-launch/launcher"
 	"github.com/archil-nix/archil-launch/launcher/check"
@@ -156,7 +156,7 @@ func runMount(path string, stderr io.Writer) int {
 			stop()
 		}()
 	})
-	cfg, log, code := loadConfig(path, stderr)
+	cfg, log, code := loadConfig(path, "archil-launch", stderr)
 	if cfg == nil {
 		return code
 	}
@@ -166,12 +166,12 @@ func runMount(path string, stderr io.Writer) int {
 
 func runStopHook(path string, stderr io.Writer) int {
 	ignorePipe()
-	cfg, log, code := loadConfig(path, stderr)
+	cfg, log, code := loadConfig(path, "archil-launch stop hook", stderr)
 	if cfg == nil {
 		return code
 	}
 	protectProcess(log)
-	return finish(stderr, launcher.StopHook(cfg, log.Named("stop-hook")))
+	return finish(stderr, launcher.StopHook(cfg, log))
 }
 
 // ignorePipe turns SIGPIPE into EPIPE: a write to a closed stdout or
@@ -182,25 +182,14 @@ func ignorePipe() {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 }
 
-// loadConfig loads the mount config and makes the logger for it; on error
-// it returns a nil config and the exit status.
-func loadConfig(path string, stderr io.Writer) (*config.Config, hclog.Logger, int) {
+// loadConfig loads the mount config and makes the logger, named name, for
+// it; on error it returns a nil config and the exit status.
+func loadConfig(path, name string, stderr io.Writer) (*config.Config, *logline.Logger, int) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, nil, fail(stderr, err)
 	}
-	level := hclog.Info
-	if cfg.LogLevel != "" {
-		level = hclog.LevelFromString(cfg.LogLevel)
-	}
-	log := hclog.New(&hclog.LoggerOptions{
-		Name:            "archil-launch",
-		Level:           level,
-		Output:          stderr,
-		DisableTime:     true, // journald stamps each line
-		Color:           hclog.ColorOff,
-		IncludeLocation: false,
-	}).With("mount", cfg.Name)
+	log := logline.New(stderr, name, logline.Level(cfg.LogLevel)).With("mount", cfg.Name)
 	return cfg, log, exitOK
 }
 
@@ -212,18 +201,16 @@ func finish(stderr io.Writer, err error) int {
 	return launcher.ExitCode(err)
 }
 
-// protectProcess readies the process to hold a token and supervise a
-// mount: no core dump, no inherited descriptor for the client, no OOM kill.
-func protectProcess(log hclog.Logger) {
+// protectProcess readies the process to hold a token: no core dump, no
+// inherited descriptor for the client. (Run exempts the launcher from the
+// OOM killer once the client is started.)
+func protectProcess(log *logline.Logger) {
 	protectMemory(log)
 	// Whatever the launcher inherited by accident (a shell's or a
 	// supervisor's open files) must not reach the client, which runs as
 	// root with the token.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		log.Warn("failed to mark inherited descriptors close-on-exec", "error", err)
-	}
-	if err := launcher.ProtectFromOOM(); err != nil {
-		log.Warn("the OOM killer may take the launcher", "error", err)
 	}
 }
 
@@ -234,7 +221,7 @@ func protectProcess(log hclog.Logger) {
 // core_pattern's helper" (fs/coredump.c), so systemd-coredump never sees
 // the process and cannot log its environment. 0 still runs the helper.
 // Non-dumpable also bars ptrace and /proc/<pid>/mem to other users.
-func protectMemory(log hclog.Logger) {
+func protectMemory(log *logline.Logger) {
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{Cur: 1, Max: 1}); err != nil {
 		// A hard limit of 0 (a unit's LimitCORE=0) leaves no room to raise
 		// it to 1 without CAP_SYS_RESOURCE; 0 stops core files, not a

@@ -36,6 +36,7 @@ var mayUse = map[string][]string{
 	"nixos":               nil,
 	"internal/layout":     nil,
 	"internal/bounded":    nil,
+	"internal/logline":    nil,
 	"internal/safepath":   nil,
 	"internal/logsink":    nil,
 	"internal/probe":      nil,

@@ -43,18 +43,36 @@ func Stack(data []byte, path string) ([]Entry, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
+		// Only a line whose mount point is path is parsed: the table of
+		// a busy host has hundreds, read at every start and event.
+		if mp, ok := field(sc.Text(), 4); !ok || Unescape(mp) != path {
+			continue
+		}
 		e, err := ParseLine(sc.Text())
 		if err != nil {
 			return nil, err
 		}
-		if e.MountPoint == path {
-			stack = append(stack, e)
-		}
+		stack = append(stack, e)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("failed to parse mountinfo: %w", err)
 	}
 	return stack, nil
+}
+
+// field returns the n-th (from 0) space-separated field of line.
+func field(line string, n int) (string, bool) {
+	for range n {
+		i := strings.IndexByte(line, ' ')
+		if i < 0 {
+			return "", false
+		}
+		line = line[i+1:]
+	}
+	if i := strings.IndexByte(line, ' '); i >= 0 {
+		line = line[:i]
+	}
+	return line, line != ""
 }
 
 // CurrentTop reads this process's mount table and returns the top mount at
@@ -84,7 +102,11 @@ func CurrentByID(id int) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read mountinfo: %w", err)
 	}
+	prefix := strconv.Itoa(id) + " "
 	for line := range strings.Lines(string(data)) {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
 		e, err := ParseLine(strings.TrimSuffix(line, "\n"))
 		if err != nil {
 			return nil, err

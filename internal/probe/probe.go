@@ -73,13 +73,18 @@ func (r Result) Lines() []string {
 
 // escapeSeq matches a CSI sequence (colours, cursor moves) or a two-byte
 // ESC sequence: removing only their ESC would leave "[31m" behind.
-var escapeSeq = regexp.MustCompile(`\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])`)
+// Compiled on first use: a regular expression compiled at init would cost
+// every start of the launcher, which probes nothing, a tenth of a
+// millisecond.
+var escapeSeq = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])`)
+})
 
 // Clean keeps the printable characters of s (invalid UTF-8 shown as
 // U+FFFD), so that what a program printed can neither end a line nor
 // steer a terminal, a table or the journal.
 func Clean(s string) string {
-	s = escapeSeq.ReplaceAllString(s, "")
+	s = escapeSeq().ReplaceAllString(s, "")
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
 		switch {
 		case r == '\t':
