@@ -123,12 +123,7 @@ func TestFaults(t *testing.T) {
 		// Writes held back by the client, until `archil unmount`: only the
 		// stop hook (ExecStopPost, the client left alive by
 		// KillMode=process) can flush them once the launcher is dead.
-		c.Knob("flush-delay", "600")
-		c.MustSh("systemctl restart " + g.Unit)
-		c.Knob("flush-delay", "")
-		c.WaitState(g.Unit, "active", 10*time.Second)
-		pending := fmt.Sprintf("pending-%d", time.Now().UnixNano())
-		c.MustSh(fmt.Sprintf("echo %s > %q/pending.txt", pending, m.MP))
+		pending := c.pendingWrite(g.Unit, m)
 		nr := c.PropInt(g.Unit, "NRestarts")
 		launcher := c.MainPID(g.Unit)
 		client := c.clientPID(launcher)
@@ -191,12 +186,7 @@ func TestFaults(t *testing.T) {
 	// does not hold up (no process left for systemd to wait on).
 	t.Run("kill-9-launcher-then-poweroff", func(t *testing.T) {
 		c := c.T(t)
-		c.Knob("flush-delay", "600")
-		c.MustSh("systemctl restart " + g.Unit)
-		c.Knob("flush-delay", "")
-		c.WaitState(g.Unit, "active", 10*time.Second)
-		pending := fmt.Sprintf("pending-%d", time.Now().UnixNano())
-		c.MustSh(fmt.Sprintf("echo %s > %q/pending.txt", pending, m.MP))
+		pending := c.pendingWrite(g.Unit, m)
 		c.MustSh(fmt.Sprintf("kill -9 %d", c.MainPID(g.Unit)))
 		d, console := c.Poweroff()
 		record("fault: kill -9 launcher, then poweroff took", ms(d))
@@ -207,6 +197,20 @@ func TestFaults(t *testing.T) {
 			t.Errorf("the write pending when the launcher was killed is not in the backing store after the poweroff (%v, %q)", err, b)
 		}
 	})
+}
+
+// pendingWrite restarts unit with the client holding writes back (until
+// `archil unmount`) and writes pending.txt through m: it returns what it
+// wrote, which only a flush puts into the backing store.
+func (c *Container) pendingWrite(unit string, m mnt) string {
+	c.t.Helper()
+	c.Knob("flush-delay", "600")
+	c.MustSh("systemctl restart " + unit)
+	c.Knob("flush-delay", "")
+	c.WaitState(unit, "active", 10*time.Second)
+	pending := fmt.Sprintf("pending-%d", time.Now().UnixNano())
+	c.MustSh(fmt.Sprintf("echo %s > %q/pending.txt", pending, m.MP))
+	return pending
 }
 
 // clientPID returns the archil client under a launcher.

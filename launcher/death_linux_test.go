@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,28 +125,19 @@ func (f *fixture) startBinaryTo(launch string, w *os.File) *exec.Cmd {
 	f.t.Helper()
 	cmd := f.startBinaryCmd(launch)
 	cmd.Stdout, cmd.Stderr = w, w
-	testkit.Must(f.t, cmd.Start())
-	f.t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd
+	return f.run(cmd)
 }
 
 // runStopHook runs `archil-launch --config <the fixture's config> --stop`.
 func (f *fixture) runStopHook(launch string) *exec.Cmd {
 	f.t.Helper()
-	cmd := f.startBinaryCmd(launch, "--stop")
-	testkit.Must(f.t, cmd.Start())
-	return cmd
+	return f.run(f.startBinaryCmd(launch, "--stop"))
 }
 
 func assertUnmountCalled(t *testing.T, f *fixture) {
 	t.Helper()
 	for _, c := range f.calls() {
-		if contains(c.Argv, "unmount") {
+		if slices.Contains(c.Argv, "unmount") {
 			return
 		}
 	}

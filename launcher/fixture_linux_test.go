@@ -45,6 +45,12 @@ func (f *fixture) startBinary(launch string, extra ...*os.File) *exec.Cmd {
 	f.t.Helper()
 	cmd := f.startBinaryCmd(launch)
 	cmd.ExtraFiles = extra
+	return f.run(cmd)
+}
+
+// run starts cmd and kills it at the test's end if it still runs.
+func (f *fixture) run(cmd *exec.Cmd) *exec.Cmd {
+	f.t.Helper()
 	testkit.Must(f.t, cmd.Start())
 	f.t.Cleanup(func() {
 		if cmd.ProcessState == nil {

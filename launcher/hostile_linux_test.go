@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -279,9 +280,9 @@ func TestTwoLaunchersOneMountPoint(t *testing.T) {
 	mounts, unmounts := 0, 0
 	for _, c := range f.calls() {
 		switch {
-		case contains(c.Argv, "mount"):
+		case slices.Contains(c.Argv, "mount"):
 			mounts++
-		case contains(c.Argv, "unmount"):
+		case slices.Contains(c.Argv, "unmount"):
 			unmounts++
 		}
 	}
@@ -297,13 +298,4 @@ func startWith(f *fixture, cfg *config.Config) *running {
 	go func() { r.done <- run(ctx, nil, cfg, f.logger(), f.result()) }()
 	f.t.Cleanup(cancel)
 	return r
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

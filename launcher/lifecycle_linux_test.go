@@ -132,7 +132,7 @@ func testReadOnly(t *testing.T, bin string) {
 	testkit.Must(t, os.WriteFile(filepath.Join(f.state, "backing", "acme_data", "old.txt"), []byte("old"), 0o644))
 	r := f.start()
 	r.waitReady()
-	if !contains(f.calls()[0].Argv, "--read-only") {
+	if !slices.Contains(f.calls()[0].Argv, "--read-only") {
 		t.Errorf("the client was not given --read-only: %q", f.calls()[0].Argv)
 	}
 	if b, err := os.ReadFile(filepath.Join(f.cfg.MountPoint, "old.txt")); err != nil || string(b) != "old" {
