@@ -143,6 +143,11 @@ func TestFaults(t *testing.T) {
 				!strings.Contains(j, "archil unmount flushed the leftover mount") {
 				t.Errorf("the stop hook did not flush the mount the launcher left:\n%s", tail(j, 40))
 			}
+			// The client's own words while it flushed: read by the hook
+			// from the pipe the dead launcher no longer drains.
+			if !strings.Contains(j, fmt.Sprintf("archil-fake[%d]: info: unmounting", client)) {
+				t.Errorf("the client's output during the hook's flush is not in the journal:\n%s", tail(j, 40))
+			}
 			if _, err := c.Sh(fmt.Sprintf("test -e /proc/%d", client)); err == nil {
 				t.Errorf("the killed launcher's client %d is still alive", client)
 			}

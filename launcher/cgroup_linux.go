@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"strconv"
@@ -26,7 +27,7 @@ const cgroupRoot = "/sys/fs/cgroup"
 func endUnitProcesses(log *logline.Logger) error {
 	cg, line, ok := unitCgroup()
 	if !ok {
-		log.Info("not run as a service's stop hook; leaving other processes alone")
+		log.Info("not run as a service's stop hook; leaving other processes alone", "cgroup", line)
 		return nil
 	}
 	procs, err := cgroupProcs(cg, line)
@@ -53,31 +54,94 @@ func endUnitProcesses(log *logline.Logger) error {
 	return nil
 }
 
+// drainUnitOutput reads, for the stop hook, the output of every process of
+// the unit whose stdout and stderr are pipes it also holds the read ends
+// of, at descriptors 3 and 4: a client a dead launcher left (see
+// clientOutput). Its output reaches the journal again, and a client that
+// logs much while it flushes does not block on a full pipe. The drains end
+// with the processes.
+func drainUnitOutput(log *logline.Logger) *clientOutput {
+	o := &clientOutput{tail: &lineTail{}}
+	cg, line, ok := unitCgroup()
+	if !ok {
+		return o
+	}
+	procs, err := cgroupProcs(cg, line)
+	if err != nil {
+		return o
+	}
+	for _, p := range procs {
+		unix.Close(p.fd)
+		for _, fds := range []struct {
+			read, write int
+			to          io.Writer
+		}{{3, 1, childStdout}, {4, 2, childStderr}} {
+			if f := samePipe(p.pid, fds.read, fds.write); f != nil {
+				log.Info("reading the output of a process the launcher left", "pid", p.pid, "fd", fds.write)
+				o.drained.Add(1)
+				go o.drain(f, fds.to)
+			}
+		}
+	}
+	return o
+}
+
+// samePipe opens pid's descriptor read anew, read-only and non-blocking,
+// when it is the read end of the pipe whose write end is its descriptor
+// write.
+func samePipe(pid, read, write int) *os.File {
+	fd := func(n int) string { return "/proc/" + strconv.Itoa(pid) + "/fd/" + strconv.Itoa(n) }
+	r, err1 := os.Readlink(fd(read))
+	w, err2 := os.Readlink(fd(write))
+	if err1 != nil || err2 != nil || r != w || !strings.HasPrefix(r, "pipe:") {
+		return nil
+	}
+	f, err := os.OpenFile(fd(read), os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
 type unitProc struct {
 	pid int
 	fd  int // pidfd
 }
 
-// unitCgroup is this process's cgroup directory and its /proc/self/cgroup
-// line, when it runs as a service's control process.
+// unitCgroup is this process's cgroup directory and its cgroup2 line of
+// /proc/self/cgroup ("0::/system.slice/x.service"; a host with the
+// version 1 hierarchies too lists those first), when it runs as a
+// service's control process.
 func unitCgroup() (dir, line string, ok bool) {
+	line = unifiedLine("/proc/self/cgroup")
 	if os.Getenv("SERVICE_RESULT") == "" {
-		return "", "", false
+		return "", line, false
 	}
-	b, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return "", "", false
-	}
-	line = strings.TrimSpace(string(b))
 	rel, ok := strings.CutPrefix(line, "0::")
-	if !ok || strings.Contains(rel, "\n") || !strings.HasSuffix(path.Base(rel), ".service") {
-		return "", "", false
+	if !ok || !strings.HasSuffix(path.Base(rel), ".service") {
+		return "", line, false
 	}
 	return path.Join(cgroupRoot, rel), line, true
 }
 
+// unifiedLine is the cgroup2 line ("0::...") of a /proc/<pid>/cgroup file,
+// "" when there is none.
+func unifiedLine(file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	for l := range strings.Lines(string(b)) {
+		if l = strings.TrimSuffix(l, "\n"); strings.HasPrefix(l, "0::") {
+			return l
+		}
+	}
+	return ""
+}
+
 // cgroupProcs opens a pidfd of every process in cg but this one, keeping
-// those that were still in cg (their /proc/<pid>/cgroup reads line) and
+// those that were still in cg (their cgroup2 line of /proc/<pid>/cgroup is
+// line) and
 // alive after their pidfd was opened: then the pid was theirs.
 func cgroupProcs(cg, line string) ([]unitProc, error) {
 	b, err := os.ReadFile(path.Join(cg, "cgroup.procs"))
@@ -95,8 +159,7 @@ func cgroupProcs(cg, line string) ([]unitProc, error) {
 		if err != nil {
 			continue // gone
 		}
-		now, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-		if err != nil || strings.TrimSpace(string(now)) != line || exitedFd(fd) {
+		if unifiedLine("/proc/"+strconv.Itoa(pid)+"/cgroup") != line || exitedFd(fd) {
 			unix.Close(fd)
 			continue
 		}

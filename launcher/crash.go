@@ -54,9 +54,16 @@ func crashed(r any, stack []byte) {
 	}
 	log.Error("panic; stopping the mount before exiting", "panic", fmt.Sprint(r), "stack", string(stack))
 	if m != nil {
-		if err := m.Stop(); err != nil {
+		err := m.Stop()
+		switch {
+		case !m.finished.Load():
+			// The panic came from the stop sequence itself (sync.Once
+			// counts it done): the stop hook, or the next start, clears
+			// what is left.
+			log.Error("the stop sequence was cut short by the panic; the mount may be left behind")
+		case err != nil:
 			log.Error("stop after the panic was not clean", "error", err)
-		} else {
+		default:
 			log.Info("stopped cleanly after the panic")
 		}
 	}

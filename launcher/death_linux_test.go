@@ -2,16 +2,19 @@ package launcher
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -50,6 +53,24 @@ func TestDeath(t *testing.T) {
 		}
 		assertUnmountCalled(t, f)
 		assertBacking(t, f, "pending", "kept")
+	})
+
+	// Before the handlers are installed too (they come once the client
+	// runs): a launcher that fails its preflight with its output closed
+	// exits 1, not by SIGPIPE.
+	t.Run("SIGPIPEBeforeHandlers", func(t *testing.T) {
+		f := newFixture(t, bin)
+		testkit.Must(t, os.MkdirAll(f.cfg.MountPoint, 0o755))
+		testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "keep"), nil, 0o644)) // not empty: refused
+		r, w, err := os.Pipe()
+		testkit.Must(t, err)
+		r.Close()
+		cmd := f.startBinaryTo(launch, w)
+		w.Close()
+		var exit *exec.ExitError
+		if err := f.waitBinary(cmd); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("archil-launch refusing with its output closed: %v, want exit status 1", err)
+		}
 	})
 
 	// Finding 10: with a hard core limit of 0 the launcher cannot set 1,
@@ -192,6 +213,54 @@ func TestPanicRunsStop(t *testing.T) {
 		t.Errorf("the panic is not in the log:\n%s", f.out)
 	}
 	r.cancel()
+}
+
+// panicky is a log output that panics, once armed, at the first line
+// holding trigger (once): a panic on the goroutine that logs it.
+type panicky struct {
+	out     *testkit.Buffer
+	trigger string
+	armed   atomic.Bool
+}
+
+func (p *panicky) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), p.trigger) && p.armed.CompareAndSwap(true, false) {
+		panic("injected at " + p.trigger)
+	}
+	return p.out.Write(b)
+}
+
+// A panic on Run's own goroutine (here while it logs the stop) stops the
+// mount too, before run's own deferred clean-up lets go of it.
+func TestPanicOnRunsGoroutineRunsStop(t *testing.T) {
+	bin := buildFake(t, t.TempDir())
+	f := newFixture(t, bin)
+	f.knob("flush-delay", "600")
+	exited := make(chan int, 1)
+	old := exit
+	exit = func(code int) { exited <- code; select {} }
+	t.Cleanup(func() { exit = old })
+	out := &panicky{out: f.out, trigger: "stopping"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = run(ctx, nil, f.cfg, logline.New(out, "", slog.LevelInfo), f.result()) }()
+	waitNoteOnly(t, f, "READY=1")
+	testkit.Must(t, os.WriteFile(filepath.Join(f.cfg.MountPoint, "pending"), []byte("kept"), 0o644))
+	out.armed.Store(true)
+	cancel()
+	select {
+	case code := <-exited:
+		if code != 1 {
+			t.Errorf("exit %d after a panic, want 1", code)
+		}
+	case <-time.After(hangGuard):
+		t.Fatalf("no exit after the panic\n%s", f.out)
+	}
+	assertUnmountCalled(t, f)
+	assertBacking(t, f, "pending", "kept")
+	if !strings.Contains(f.out.String(), "stopped cleanly after the panic") {
+		t.Errorf("the log does not show the stop after the panic:\n%s", f.out)
+	}
 }
 
 // Every goroutine the launcher starts defers recoverStop first, and so

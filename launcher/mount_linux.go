@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/archil-nix/archil-launch/broker"
 	"github.com/archil-nix/archil-launch/internal/logline"
@@ -21,8 +22,9 @@ type Mount struct {
 	watch *watch
 	ident *identity // the client's mount, once WaitReady saw it
 
-	finish  sync.Once
-	stopErr error
+	finish   sync.Once
+	stopErr  error
+	finished atomic.Bool // the stop sequence ran to its end (not cut short by a panic)
 }
 
 // Start execs the client for cfg with the token, if any, in its

@@ -40,7 +40,14 @@ func Preflight(cfg *config.Config, log *logline.Logger, beforeFlush func()) erro
 	if err != nil {
 		return err
 	}
-	defer l.chain.Close()
+	// A call that timed out may still use the chain's descriptor: it is
+	// left to that call then (the launcher exits on the error anyway).
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			l.chain.Close()
+		}
+	}()
 	for i := 0; l.top != nil; i++ {
 		if !isArchil(l.top) {
 			return fmt.Errorf("mount point %s already has a %s mount on it; refusing to mount over it", mp, l.top.FSType)
@@ -56,6 +63,7 @@ func Preflight(cfg *config.Config, log *logline.Logger, beforeFlush func()) erro
 		}
 		if l.top == nil {
 			if l.state, err = targetState(l.chain); err != nil {
+				abandoned = errors.Is(err, bounded.ErrTimeout)
 				return err
 			}
 		}
@@ -64,6 +72,7 @@ func Preflight(cfg *config.Config, log *logline.Logger, beforeFlush func()) erro
 	case targetMissing:
 		made, err := bounded.Do(probeTimeout, l.chain.Create, nil)
 		if err != nil {
+			abandoned = errors.Is(err, bounded.ErrTimeout)
 			return fmt.Errorf("failed to create mount point %s: %w", mp, err)
 		}
 		log.Info("created mount point", "mount_point", mp, "created", strings.Join(made, " "))

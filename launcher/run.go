@@ -84,6 +84,9 @@ func run(ctx context.Context, catchSignals func(), cfg *config.Config, log *logl
 	protectFromOOM(log)
 	setRunning(m, log)
 	defer setRunning(nil, log)
+	// Deferred last, run first: a panic here stops the mount while it is
+	// still named and the lock still held.
+	defer recoverStop()
 	warnNotify(log, notify(status("Mounting "+cfg.DiskName+" at "+cfg.MountPoint)))
 
 	if err := m.WaitReady(ctx); err != nil {

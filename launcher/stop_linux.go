@@ -13,7 +13,7 @@ import (
 // unmounted. It returns nil when `archil unmount` did the job, and an
 // *ExitError (1) when a fallback was needed: pending writes may be lost.
 func (m *Mount) Stop() error {
-	m.finish.Do(func() { m.stopErr = m.stop() })
+	m.finish.Do(func() { m.stopErr = m.stop(); m.finished.Store(true) })
 	return m.stopErr
 }
 
@@ -22,7 +22,7 @@ func (m *Mount) Stop() error {
 // It returns reason as an *ExitError with the client's exit status (1 when
 // that was 0 or a signal), its last stderr lines included.
 func (m *Mount) Abort(reason error) error {
-	m.finish.Do(func() { m.stopErr = m.abort() })
+	m.finish.Do(func() { m.stopErr = m.abort(); m.finished.Store(true) })
 	err := fmt.Errorf("%w (archil %s)", reason, m.child.describe())
 	if m.stopErr != nil {
 		err = fmt.Errorf("%w; %w", err, m.stopErr)

@@ -38,10 +38,12 @@ func StopHook(cfg *config.Config, log *logline.Logger) error {
 	}
 	defer lock.Release()
 	protectFromOOM(log)
+	drained := drainUnitOutput(log)
 	result := flushLeft(cfg, log)
 	if err := endUnitProcesses(log); err != nil {
 		result = joinErr(result, err)
 	}
+	drained.wait()
 	if result != nil {
 		return exitErr(1, result)
 	}

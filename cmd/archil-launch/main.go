@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -122,6 +123,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(configs []string, asJSON bool, stdout, stderr io.Writer) int {
+	// It reads every token (to report its length): no core dump of it.
+	protectMemory(logline.New(stderr, "archil-launch --check", slog.LevelWarn))
 	report := (&check.Checker{}).Check(context.Background(), configs)
 	write := report.WriteTable
 	if asJSON {

@@ -37,7 +37,7 @@ var mayUse = map[string][]string{
 	"internal/layout":     nil,
 	"internal/bounded":    nil,
 	"internal/logline":    nil,
-	"internal/safepath":   nil,
+	"internal/safepath":   {"internal/mountinfo"},
 	"internal/logsink":    nil,
 	"internal/probe":      nil,
 	"internal/fakedisk":   nil,

@@ -49,12 +49,12 @@ func New(w io.Writer) *Writer {
 // which kept an idle launcher's runtime awake for seconds after its
 // start. What such a write cannot take is queued.
 func NewFile(f *os.File) *Writer {
-	s := New(f)
-	var st syscall.Stat_t
-	if syscall.Fstat(int(f.Fd()), &st) != nil {
-		return s
-	}
 	fd := int(f.Fd())
+	var st syscall.Stat_t
+	if syscall.Fstat(fd, &st) != nil {
+		return New(f)
+	}
+	s := New(rawFile{fd: fd, socket: st.Mode&syscall.S_IFMT == syscall.S_IFSOCK})
 	switch {
 	case st.Mode&syscall.S_IFMT == syscall.S_IFREG, st.Mode&syscall.S_IFMT == syscall.S_IFCHR && st.Rdev == devNull:
 		s.direct = func(p []byte) int {
@@ -79,6 +79,39 @@ func NewFile(f *os.File) *Writer {
 		}
 	}
 	return s
+}
+
+// rawFile writes to fd with plain system calls, all of p, waiting for room
+// when the descriptor is non-blocking. Not os.File: it turns EPIPE on
+// descriptors 1 and 2 into a fatal SIGPIPE unless the process catches
+// SIGPIPE, which the launcher does only once its client runs.
+type rawFile struct {
+	fd     int
+	socket bool
+}
+
+func (r rawFile) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		var m int
+		var err error
+		if r.socket {
+			m, err = syscall.SendmsgN(r.fd, p[n:], nil, nil, syscall.MSG_NOSIGNAL)
+		} else {
+			m, err = syscall.Write(r.fd, p[n:])
+		}
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			_, _ = unix.Poll([]unix.PollFd{{Fd: int32(r.fd), Events: unix.POLLOUT}}, -1)
+			continue
+		case err != nil:
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // devNull is /dev/null's device number (1:3).
@@ -152,7 +185,13 @@ func (s *Writer) run() {
 		s.busy = true
 		s.mu.Unlock()
 		if dropped > 0 {
-			_, _ = fmt.Fprintf(s.w, "archil-launch: %d bytes of log output dropped (the log stream did not take them)\n", dropped)
+			if _, err := fmt.Fprintf(s.w, "archil-launch: %d bytes of log output dropped (the log stream did not take them)\n", dropped); err != nil {
+				// The stream still fails: this round's bytes are lost too.
+				s.mu.Lock()
+				s.dropped += dropped + len(chunk)
+				s.mu.Unlock()
+				chunk = nil
+			}
 		}
 		if _, err := s.w.Write(chunk); err != nil {
 			// Gone for good, or for now: count it, keep draining.

@@ -20,9 +20,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
 
 // Chain is the walk to a target path: its parent directory held open when
@@ -260,6 +263,9 @@ func (c *Chain) checkDir(fd int, p string) (sticky bool, err error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return false, fmt.Errorf("failed to inspect %s: %w", p, err)
 	}
+	if err := c.checkFuseOwner(fd, p); err != nil {
+		return false, err
+	}
 	perm := st.Mode & 0o7777
 	switch {
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
@@ -270,6 +276,40 @@ func (c *Chain) checkDir(fd int, p string) (sticky bool, err error) {
 		return false, &UnsafeError{Target: c.target, Component: p, Problem: fmt.Sprintf("is writable by group or others (mode %04o, owner uid 0); %s", perm, rule)}
 	}
 	return perm&0o022 != 0, nil
+}
+
+// fuseSuperMagic is statfs's f_type of every FUSE filesystem.
+const fuseSuperMagic = 0x65735546
+
+// checkFuseOwner refuses a directory on a FUSE filesystem that root did
+// not mount: its server answers for owners and modes, so a user's own
+// (with user_allow_other) could pass the checks and then lead a later
+// lookup anywhere.
+func (c *Chain) checkFuseOwner(fd int, p string) error {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != fuseSuperMagic {
+		return nil // not FUSE; a failed statfs shows again at the next step
+	}
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_MNT_ID, &stx); err != nil {
+		return fmt.Errorf("failed to identify the mount of %s: %w", p, err)
+	}
+	e, err := mountinfo.CurrentByID(int(stx.Mnt_id))
+	if err != nil {
+		return err
+	}
+	if e == nil || !slices.Contains(strings.Split(e.SuperOpts, ","), "user_id=0") {
+		owner := "another user"
+		if e != nil {
+			for _, o := range strings.Split(e.SuperOpts, ",") {
+				if id, ok := strings.CutPrefix(o, "user_id="); ok {
+					owner = "uid " + id
+				}
+			}
+		}
+		return &UnsafeError{Target: c.target, Component: p, Problem: "is on a FUSE filesystem mounted by " + owner + ", whose server says what owners and modes are; " + rule}
+	}
+	return nil
 }
 
 func (c *Chain) stickyError(p string, st *unix.Stat_t) error {
