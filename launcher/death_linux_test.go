@@ -271,12 +271,16 @@ func TestEveryGoroutineRecovers(t *testing.T) {
 	testkit.Must(t, err)
 	n := 0
 	for _, pkg := range pkgs {
+		var files []*ast.File
+		for _, file := range pkg.Files {
+			files = append(files, file)
+		}
 		for _, file := range pkg.Files {
 			ast.Inspect(file, func(node ast.Node) bool {
 				var body *ast.BlockStmt
 				switch s := node.(type) {
 				case *ast.GoStmt:
-					body = goBody(file, s.Call.Fun)
+					body = goBody(files, s.Call.Fun)
 				case *ast.CallExpr: // context.AfterFunc(ctx, func() {...})
 					if sel, ok := s.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "AfterFunc" && len(s.Args) == 2 {
 						if lit, ok := s.Args[1].(*ast.FuncLit); ok {
@@ -308,8 +312,8 @@ func TestEveryGoroutineRecovers(t *testing.T) {
 }
 
 // goBody is the body of the function a go statement starts: a literal or
-// a method or function of this package.
-func goBody(file *ast.File, fun ast.Expr) *ast.BlockStmt {
+// a method or function of this package (in any of its files).
+func goBody(files []*ast.File, fun ast.Expr) *ast.BlockStmt {
 	if lit, ok := fun.(*ast.FuncLit); ok {
 		return lit.Body
 	}
@@ -320,9 +324,11 @@ func goBody(file *ast.File, fun ast.Expr) *ast.BlockStmt {
 	case *ast.SelectorExpr:
 		name = f.Sel.Name
 	}
-	for _, d := range file.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == name {
-			return fd.Body
+	for _, file := range files {
+		for _, d := range file.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == name {
+				return fd.Body
+			}
 		}
 	}
 	return nil
