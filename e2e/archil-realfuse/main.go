@@ -33,6 +33,8 @@ const (
 	// subtypeDir holds the fusermount symlink a daemon without a subtype
 	// option finds first on PATH.
 	subtypeDir = "/usr/local/lib/archil-e2e/subtype"
+	// helperLog gets what the fusermount helper and fusermount3 say.
+	helperLog = "/var/lib/archil-e2e/realfuse-helper.log"
 )
 
 func main() {

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -10,13 +14,37 @@ import (
 // -o option set to archil. For a daemon that names its own subtype and
 // has no option to change it; everything else (the mount itself, the
 // privilege handling, the descriptor passed back through _FUSE_COMMFD) is
-// the real helper's.
+// the real helper's. What the helper and fusermount3 say goes to the
+// daemon (which logs it, or not, as it likes) and to helperLog too, so
+// that a test can read it whatever the daemon did with it.
 func execFusermount(args []string) error {
 	out, changed := archilSubtype(args)
-	if changed {
-		fmt.Fprintf(os.Stderr, "archil-realfuse: fusermount3 %s (subtype set to archil)\n", strings.Join(out, " "))
+	var stderr io.Writer = os.Stderr
+	if log, err := os.OpenFile(helperLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+		defer log.Close()
+		stderr = io.MultiWriter(os.Stderr, log)
 	}
-	return execv(fusermount3, append([]string{"fusermount3"}, out...), os.Environ())
+	if changed {
+		fmt.Fprintf(stderr, "archil-realfuse: fusermount3 %s (subtype set to archil)\n", strings.Join(out, " "))
+	}
+	cmd := exec.Command(fusermount3, out...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
+	cmd.Env = os.Environ()
+	if n, err := strconv.Atoi(os.Getenv("_FUSE_COMMFD")); err == nil {
+		// The socket the mounted descriptor goes back through, at 3.
+		cmd.ExtraFiles = []*os.File{os.NewFile(uintptr(n), "commfd")}
+		cmd.Env = append(cmd.Env, "_FUSE_COMMFD=3")
+	}
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		os.Exit(exit.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("fusermount3: %w", err)
+	}
+	os.Exit(0)
+	return nil
 }
 
 // archilSubtype returns args with each subtype= of an -o value (as `-o X`
