@@ -55,37 +55,27 @@ func pinTopNow(mp string) (*pinned, error) {
 		return nil, fmt.Errorf("failed to open %s: %w", mp, err)
 	}
 	p := &pinned{fd: fd}
-	id, ok, err := mountID(fd, unix.STATX_MNT_ID)
-	if err == nil && !ok {
-		err = fmt.Errorf("the kernel reports no mount id (Linux 5.8 or later needed)")
-	}
-	if err != nil {
-		p.close()
-		return nil, fmt.Errorf("failed to identify the mount at %s: %w", mp, err)
-	}
-	// Pinned, the mount keeps its id: the line with it is this mount's.
-	e, err := mountinfo.CurrentByID(int(id))
+	e, err := mountinfo.OfFd(fd)
 	if err != nil || e == nil || e.MountPoint != mp {
 		p.close()
+		if err != nil {
+			err = fmt.Errorf("failed to identify the mount at %s: %w", mp, err)
+		}
 		return nil, err
 	}
 	p.entry = *e
-	if unique, ok, err := mountID(fd, unix.STATX_MNT_ID_UNIQUE); err == nil && ok {
-		p.unique = unique
-	}
+	p.unique = uniqueMountID(fd)
 	return p, nil
 }
 
-// mountID reads the mount id kind (STATX_MNT_ID or STATX_MNT_ID_UNIQUE) of
-// the mount fd is on; ok is false when the kernel does not know that kind.
-// AT_STATX_DONT_SYNC: the ids come from the VFS, and no FUSE server is
-// asked for fresh attributes.
-func mountID(fd int, kind int) (id uint64, ok bool, err error) {
+// uniqueMountID is the unique id (STATX_MNT_ID_UNIQUE) of the mount fd is
+// on, 0 when the kernel has none (before Linux 6.8).
+func uniqueMountID(fd int) uint64 {
 	var stx unix.Statx_t
-	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, kind, &stx); err != nil {
-		return 0, false, err
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_MNT_ID_UNIQUE, &stx); err != nil || stx.Mask&unix.STATX_MNT_ID_UNIQUE == 0 {
+		return 0
 	}
-	return stx.Mnt_id, stx.Mask&uint32(kind) != 0, nil
+	return stx.Mnt_id
 }
 
 func (p *pinned) close() {

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/archil-nix/archil-launch/internal/mountinfo"
 )
@@ -20,12 +18,15 @@ const archilFSType = "fuse.archil"
 // they can write, and the launcher must never take such a mount for its
 // own and unmount it.
 func isArchil(e *mountinfo.Entry) bool {
-	return e != nil && e.FSType == archilFSType && slices.Contains(strings.Split(e.SuperOpts, ","), ownerOpt)
+	if e == nil || e.FSType != archilFSType {
+		return false
+	}
+	owner, ok := e.Option("user_id")
+	return ok && owner == ownUID
 }
 
-// ownerOpt is the FUSE superblock option naming the mount's owner as it
-// reads for a mount made by this process's user.
-var ownerOpt = "user_id=" + strconv.Itoa(os.Geteuid())
+// ownUID is this process's user as a FUSE superblock's user_id names it.
+var ownUID = strconv.Itoa(os.Geteuid())
 
 // readMountinfo reads a whole mountinfo file from the start. The launcher
 // keeps one open file for poll(2), so it rewinds instead of reopening.

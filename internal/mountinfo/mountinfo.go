@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Path is this process's mount table.
@@ -116,6 +118,32 @@ func CurrentByID(id int) (*Entry, error) {
 		}
 	}
 	return nil, nil
+}
+
+// OfFd returns the entry of the mount the descriptor fd is on, nil when
+// the table lists none (another mount namespace's). AT_STATX_DONT_SYNC:
+// the id comes from the VFS, no FUSE server is asked. While fd is open
+// its mount keeps its id, so the entry is that mount's.
+func OfFd(fd int) (*Entry, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_MNT_ID, &stx); err != nil {
+		return nil, fmt.Errorf("failed to read the mount id: %w", err)
+	}
+	if stx.Mask&unix.STATX_MNT_ID == 0 {
+		return nil, fmt.Errorf("the kernel reports no mount id (Linux 5.8 or later needed)")
+	}
+	return CurrentByID(int(stx.Mnt_id))
+}
+
+// Option returns the value of the superblock option name, as user_id in
+// "rw,user_id=0,group_id=0".
+func (e *Entry) Option(name string) (string, bool) {
+	for _, o := range strings.Split(e.SuperOpts, ",") {
+		if v, ok := strings.CutPrefix(o, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // ParseLine parses one line of proc(5) mountinfo:

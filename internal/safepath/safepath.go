@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -290,23 +289,17 @@ func (c *Chain) checkFuseOwner(fd int, p string) error {
 	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != fuseSuperMagic {
 		return nil // not FUSE; a failed statfs shows again at the next step
 	}
-	var stx unix.Statx_t
-	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_MNT_ID, &stx); err != nil {
+	e, err := mountinfo.OfFd(fd)
+	if err != nil {
 		return fmt.Errorf("failed to identify the mount of %s: %w", p, err)
 	}
-	e, err := mountinfo.CurrentByID(int(stx.Mnt_id))
-	if err != nil {
-		return err
-	}
-	if e == nil || !slices.Contains(strings.Split(e.SuperOpts, ","), "user_id=0") {
-		owner := "another user"
-		if e != nil {
-			for _, o := range strings.Split(e.SuperOpts, ",") {
-				if id, ok := strings.CutPrefix(o, "user_id="); ok {
-					owner = "uid " + id
-				}
-			}
+	owner := "another user"
+	if e != nil {
+		if id, ok := e.Option("user_id"); ok {
+			owner = "uid " + id
 		}
+	}
+	if owner != "uid 0" {
 		return &UnsafeError{Target: c.target, Component: p, Problem: "is on a FUSE filesystem mounted by " + owner + ", whose server says what owners and modes are; " + rule}
 	}
 	return nil
