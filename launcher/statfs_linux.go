@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/archil-nix/archil-launch/internal/bounded"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,34 +14,23 @@ import (
 // anything else reached the directory under the mount, not the mount.
 const fuseSuperMagic = 0x65735546
 
-var errStatfsTimeout = errors.New("no answer in time")
+// errStatfsTimeout is a statfs that did not answer in time.
+var errStatfsTimeout = bounded.ErrTimeout
 
-// statfsWithin runs statfs(2) on path and waits at most d for it. A FUSE
-// server that does not answer blocks the call, so it runs in its own
-// goroutine; that goroutine returns once the mount answers or is detached.
-// A done ctx ends the wait early with ctx.Err().
+// statfsWithin runs statfs(2) on path and waits at most d for it (a FUSE
+// server that does not answer blocks the call; see package bounded). A
+// done ctx ends the wait early with ctx.Err().
 func statfsWithin(ctx context.Context, path string, d time.Duration) error {
-	done := make(chan error, 1)
-	go func() {
-		defer recoverStop()
+	_, err := bounded.DoContext(ctx, d, func() (struct{}, error) {
 		var st unix.Statfs_t
 		err := unix.Statfs(path, &st)
 		if err == nil && st.Type != fuseSuperMagic {
 			err = fmt.Errorf("not a FUSE filesystem (f_type %#x)", st.Type)
 		}
-		done <- err
-	}()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("failed to statfs %s: %w", path, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return fmt.Errorf("failed to statfs %s: %w", path, errStatfsTimeout)
+		return struct{}{}, err
+	}, nil)
+	if err != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("failed to statfs %s: %w", path, err)
 	}
+	return err
 }

@@ -7,6 +7,7 @@
 package bounded
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"time"
@@ -20,6 +21,11 @@ var ErrTimeout = errors.New("no answer in time")
 // closed. A panic in f is raised again in the caller's goroutine, where
 // the caller's own recovery (the launcher's stop sequence) can see it.
 func Do[T any](d time.Duration, f func() (T, error), release func(T)) (T, error) {
+	return DoContext(context.Background(), d, f, release)
+}
+
+// DoContext is Do that also gives up, with ctx.Err(), once ctx is done.
+func DoContext[T any](ctx context.Context, d time.Duration, f func() (T, error), release func(T)) (T, error) {
 	done := make(chan result[T], 1)
 	go func() {
 		var r result[T]
@@ -43,18 +49,21 @@ func Do[T any](d time.Duration, f func() (T, error), release func(T)) (T, error)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
+	err := ErrTimeout
 	select {
 	case r := <-done:
 		return r.result()
 	case <-t.C:
-		go func() {
-			if r := <-done; r.err == nil && r.panicked == nil && release != nil {
-				release(r.v)
-			}
-		}()
-		var zero T
-		return zero, ErrTimeout
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
+	go func() {
+		if r := <-done; r.err == nil && r.panicked == nil && release != nil {
+			release(r.v)
+		}
+	}()
+	var zero T
+	return zero, err
 }
 
 // quickLooks is how many times Do yields to f before it arms its timer.

@@ -1,6 +1,7 @@
 package bounded
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -49,4 +50,19 @@ func TestDoRaisesPanicInCaller(t *testing.T) {
 	}()
 	_, _ = Do(time.Second, func() (int, error) { panic("boom") }, nil)
 	t.Fatal("Do returned after a panic")
+}
+
+// A done context ends the wait with its error, before the deadline.
+func TestDoContextGivesUpWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	unblock := make(chan struct{})
+	defer close(unblock)
+	go cancel()
+	_, err := DoContext(ctx, time.Hour, func() (int, error) {
+		<-unblock
+		return 0, nil
+	}, nil)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
 }
