@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/archil-nix/archil-launch/internal/safepath"
+	"github.com/archil-nix/archil-launch/launcher/config"
 )
 
 // LockDir holds one lock file per mount point. /run is a tmpfs: a lock
@@ -188,5 +189,5 @@ func escapePath(p string) string {
 }
 
 func escapeKeeps(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ':' || c == '_' || c == '.'
+	return config.IsAlnum(c) || c == ':' || c == '_' || c == '.'
 }

@@ -150,7 +150,7 @@ func busUnitPath(unit string) string {
 	var b strings.Builder
 	b.WriteString("/org/freedesktop/systemd1/unit/")
 	for i := 0; i < len(unit); i++ {
-		if c := unit[i]; 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+		if c := unit[i]; config.IsAlnum(c) {
 			b.WriteByte(c)
 		} else {
 			fmt.Fprintf(&b, "_%02x", c)

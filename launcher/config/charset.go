@@ -7,13 +7,14 @@ package config
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isAlnum(c byte) bool { return isLower(c) || isDigit(c) || (c >= 'A' && c <= 'Z') }
+// IsAlnum reports whether c is an ASCII letter or digit.
+func IsAlnum(c byte) bool { return isLower(c) || isDigit(c) || (c >= 'A' && c <= 'Z') }
 func isHex(c byte) bool   { return isDigit(c) || (c >= 'a' && c <= 'f') }
 
 // in returns a matcher for alphanumerics plus the bytes of extra.
 func in(extra string) func(byte) bool {
 	return func(c byte) bool {
-		if isAlnum(c) {
+		if IsAlnum(c) {
 			return true
 		}
 		for i := 0; i < len(extra); i++ {
@@ -67,14 +68,14 @@ func validDiskID(s string) bool {
 }
 
 // validDiskPart: an owner or disk name, [A-Za-z0-9][A-Za-z0-9._-]*.
-func validDiskPart(s string) bool { return matches(s, isAlnum, diskChars, 1, maxDiskNameBytes) }
+func validDiskPart(s string) bool { return matches(s, IsAlnum, diskChars, 1, maxDiskNameBytes) }
 
 // validEmailOwner: user@domain, each part starting with a letter or digit.
 func validEmailOwner(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '@' {
-			return matches(s[:i], isAlnum, emailLocalChars, 1, maxDiskNameBytes) &&
-				matches(s[i+1:], isAlnum, domainChars, 1, maxDiskNameBytes)
+			return matches(s[:i], IsAlnum, emailLocalChars, 1, maxDiskNameBytes) &&
+				matches(s[i+1:], IsAlnum, domainChars, 1, maxDiskNameBytes)
 		}
 	}
 	return false
