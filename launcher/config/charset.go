@@ -7,6 +7,7 @@ package config
 
 func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 // IsAlnum reports whether c is an ASCII letter or digit.
 func IsAlnum(c byte) bool { return isLower(c) || isDigit(c) || (c >= 'A' && c <= 'Z') }
 func isHex(c byte) bool   { return isDigit(c) || (c >= 'a' && c <= 'f') }
